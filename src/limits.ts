@@ -24,4 +24,4 @@ export const raftLimits = {
   maxProposalBytes: 1536 * 1024,
 } as const;
 
-export type RaftLimits = typeof raftLimits;
+export type RaftLimits = { readonly [Name in keyof typeof raftLimits]: number };

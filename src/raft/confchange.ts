@@ -4,8 +4,13 @@
 import { RaftError } from './errors.js';
 import type { ClusterConfig, ConfChange, NodeId } from './types.js';
 
+/** The first entry of a new cluster's log records its initial membership, identically on every initial member. */
+export interface BootstrapChange {
+  readonly type: 'bootstrap';
+}
+
 export interface ConfChangeRecord {
-  readonly change: ConfChange;
+  readonly change: ConfChange | BootstrapChange;
   readonly config: ClusterConfig;
 }
 

@@ -19,7 +19,7 @@ export class RaftLog {
   snapshot: SnapshotMeta | null;
   /** A received snapshot that the embedder must install in the next Ready. */
   pendingSnapshot: SnapshotMeta | null = null;
-  /** Configuration in force at offsetIndex, and the configuration entries after it, in index order. */
+  /** Configuration in force at offsetIndex (none before the bootstrap entry), and the configuration entries after it. */
   private baseConfig: ClusterConfig;
   private configEntries: ConfigAt[] = [];
 
@@ -36,13 +36,12 @@ export class RaftLog {
     entries: readonly Entry[];
     committed: Index;
     applied: Index;
-    initialConfig: ClusterConfig;
   }) {
     const { snapshot, entries } = options;
     this.snapshot = snapshot;
     this.offsetIndex = snapshot ? snapshot.index : index(0);
     this.offsetTerm = snapshot ? snapshot.term : term(0);
-    this.baseConfig = snapshot ? snapshot.config : options.initialConfig;
+    this.baseConfig = snapshot ? snapshot.config : { voters: [], learners: [] };
     this.entries = [];
     for (const [position, entry] of entries.entries()) {
       invariant(entry.index === this.offsetIndex + position + 1, () => `restored entries not contiguous at ${entry.index}`);

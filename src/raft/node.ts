@@ -39,7 +39,10 @@ import {
 
 export interface RaftOptions {
   readonly id: NodeId;
-  /** Membership of a brand-new cluster. A node joining an existing cluster passes no voters and no learners. */
+  /**
+   * Membership of a brand-new cluster, written as its first log entry. Ignored when the node has durable state;
+   * a node joining an existing cluster passes no voters and no learners and learns the membership from the log.
+   */
   readonly initialConfig: ClusterConfig;
   /** Durable state recovered after a restart. */
   readonly restored?: RestoredState;
@@ -109,7 +112,9 @@ export class RaftNode {
   private previousSoftState: SoftState;
   private previousHardState: HardState;
   /** The Ready handed out and not yet advanced: what its persistence will make durable. */
-  private readyInFlight: { lastEntry: { index: Index; term: Term } | null } | null = null;
+  private readyInFlight: { lastEntry: { index: Index; term: Term } | null; term: Term } | null = null;
+  /** The term of the hard state known durable. Until the current term is durable, nothing we send may go out early. */
+  private durableTerm: Term;
 
   constructor(options: RaftOptions) {
     this.id = options.id;
@@ -127,13 +132,26 @@ export class RaftNode {
       entries: restored?.entries ?? [],
       committed: hardState.commit,
       applied: restored?.applied ?? index(0),
-      initialConfig: options.initialConfig,
     });
     this.currentTerm = hardState.term;
     this.vote = hardState.vote;
     this.previousHardState = { term: this.currentTerm, vote: this.vote, commit: this.log.committed };
+    this.durableTerm = this.currentTerm;
+    const isEmpty = this.log.lastIndex() === 0 && this.currentTerm === 0;
+    if (isEmpty && options.initialConfig.voters.length > 0) this.bootstrap(options.initialConfig);
     this.previousSoftState = { leader: NO_NODE, role: 'follower' };
     this.resetElectionTimer();
+  }
+
+  /**
+   * A member of a brand-new cluster writes the initial membership as entry 1 of term 1, committed: every initial
+   * member writes the same entry, and a member that joins later learns the membership from it (as etcd does).
+   */
+  private bootstrap(config: ClusterConfig): void {
+    this.currentTerm = term(1);
+    const data = encodeConfChange({ change: { type: 'bootstrap' }, config });
+    this.log.appendOwn([{ term: this.currentTerm, index: index(1), type: 'confChange', data }]);
+    this.log.commitTo(index(1));
   }
 
   // ---- Inputs ----
@@ -291,14 +309,15 @@ export class RaftNode {
     this.persistedMessages = [];
     this.readStates = [];
     this.snapshotChunks = [];
-    this.readyInFlight = { lastEntry: last ? { index: last.index, term: last.term } : null };
+    this.readyInFlight = { lastEntry: last ? { index: last.index, term: last.term } : null, term: hardState.term };
     return ready;
   }
 
   advance(): void {
     invariant(this.readyInFlight !== null, 'advance() called without a Ready in flight');
-    const { lastEntry } = this.readyInFlight;
+    const { lastEntry, term: persistedTerm } = this.readyInFlight;
     this.readyInFlight = null;
+    this.durableTerm = persistedTerm;
     if (lastEntry) this.log.stableTo(lastEntry.index, lastEntry.term);
     // The leader counts its own entries only now that they are durable.
     if (this.role === 'leader') this.maybeCommit();
@@ -430,9 +449,15 @@ export class RaftNode {
     this.randomizedElectionTimeout = this.electionTimeoutTicks + Math.floor(this.random() * this.electionTimeoutTicks);
   }
 
-  /** Only a voter may campaign: a learner or a removed node stays silent. */
+  /**
+   * Only a voter may campaign; a learner or a removed node stays silent. A node whose own removal is still
+   * uncommitted may be needed to commit it (Ongaro's thesis, 4.2.2): it may campaign, counting the votes of the
+   * new configuration, and steps down once that configuration commits.
+   */
   protected promotable(): boolean {
-    return this.log.config().voters.includes(this.id);
+    if (this.log.config().voters.includes(this.id)) return true;
+    const pendingAt = this.log.lastConfigIndex();
+    return pendingAt > this.log.committed && this.log.configAt(index(pendingAt - 1)).voters.includes(this.id);
   }
 
   private tickElection(): void {
@@ -548,8 +573,7 @@ export class RaftNode {
 
   private handleSnapshotChunk(message: SnapshotChunk): void {
     const meta = message.snapshot;
-    if (meta.index <= this.log.committed) {
-      // We already hold everything the snapshot covers.
+    if (this.alreadyHolds(meta)) {
       this.incomingSnapshot = null;
       this.send(this.appendResponse(message.from, true, this.log.committed));
       return;
@@ -576,6 +600,18 @@ export class RaftNode {
       }
     }
     this.send(this.snapshotResponse(message.from, meta.index, incoming.receivedBytes, false));
+  }
+
+  /**
+   * True when our log already covers the snapshot: everything up to its index is committed here, or our log holds
+   * its last entry (same index and term), in which case the prefix is identical and committed (Raft section 7).
+   * Restoring then would discard entries after it that we may already have acknowledged.
+   */
+  private alreadyHolds(meta: SnapshotMeta): boolean {
+    if (meta.index <= this.log.committed) return true;
+    if (!this.log.matchTerm(meta.index, meta.term)) return false;
+    this.log.commitTo(meta.index);
+    return true;
   }
 
   // ---- Leader ----
@@ -659,7 +695,8 @@ export class RaftNode {
     }
     invariant(message.index <= this.log.lastIndex(), () => `${peer} acknowledged ${message.index} beyond our last index ${this.log.lastIndex()}`);
     const wasPaused = progress.isPaused();
-    if (!progress.maybeUpdate(message.index)) {
+    const probeAnswered = progress.state === 'probe' && message.index === progress.match;
+    if (!progress.maybeUpdate(message.index) && !probeAnswered) {
       if (wasPaused && !progress.isPaused()) this.sendAppend(peer, false);
       return;
     }
@@ -875,7 +912,8 @@ export class RaftNode {
   }
 
   protected send(message: Message): void {
-    if (this.needsPersistence(message)) this.persistedMessages.push(message);
+    // E.g. a sole voter that wins its election at once must not act as leader of a term it could forget in a crash.
+    if (this.needsPersistence(message) || this.currentTerm !== this.durableTerm) this.persistedMessages.push(message);
     else this.messages.push(message);
   }
 

@@ -204,7 +204,7 @@ export interface IncomingSnapshotChunk {
  *    they do not depend on this Ready's unpersisted state; the leader counts its own entries only once
  *    `advance()` reports them durable).
  * 2. Durably write, in one atomic batch: `snapshotChunks` (in order), then `snapshot` (install: replace the
- *    state machine with the completed incoming snapshot and discard the log up to its index), then
+ *    state machine with the completed incoming snapshot and discard the whole stored log), then
  *    `entries` (which replace any stored entries at the same or higher indexes), then `hardState`.
  * 3. Only then send `persistedMessages` (votes, append and snapshot acknowledgements: they promise what
  *    was just written).
