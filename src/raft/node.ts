@@ -399,13 +399,21 @@ export class RaftNode {
 
   protected becomeFollower(newTerm: Term, leader: NodeId): void {
     invariant(newTerm >= this.currentTerm, () => `term going back from ${this.currentTerm} to ${newTerm}`);
-    if (newTerm !== this.currentTerm) {
-      this.currentTerm = newTerm;
-      this.vote = NO_NODE;
-    }
+    if (newTerm !== this.currentTerm) this.enterTerm(newTerm, NO_NODE);
     this.role = 'follower';
     this.leader = leader;
     this.resetRoleState();
+  }
+
+  private enterTerm(newTerm: Term, vote: NodeId): void {
+    this.currentTerm = newTerm;
+    this.vote = vote;
+    // Acknowledgements queued in an earlier term and not yet handed out promise entries that a leader of the new
+    // term may truncate before they are written (in the same Ready): they must not go out. Acknowledgements of
+    // this term can never be truncated, since this term's leader never rewrites its log.
+    this.persistedMessages = this.persistedMessages.filter(
+      (message) => !((message.type === 'appendResponse' && message.success) || message.type === 'snapshotResponse'),
+    );
   }
 
   protected becomePreCandidate(): void {
@@ -417,8 +425,7 @@ export class RaftNode {
 
   protected becomeCandidate(): void {
     invariant(this.role !== 'leader', 'a leader cannot become a candidate');
-    this.currentTerm = term(this.currentTerm + 1);
-    this.vote = this.id;
+    this.enterTerm(term(this.currentTerm + 1), this.id);
     this.role = 'candidate';
     this.leader = NO_NODE;
     this.resetRoleState();
