@@ -2,12 +2,14 @@
 // the injected `random`, and every effect leaves through ready() (see the contract on `Ready` in types.ts).
 
 import { raftLimits, type RaftLimits } from '../limits.js';
-import { applyConfChange, encodeConfChange, isMember, members } from './confchange.js';
+import { applyConfChange, encodeConfChange } from './confchange.js';
 import { invariant, RaftError } from './errors.js';
 import { RaftLog } from './log.js';
-import { Progress } from './progress.js';
+import { Leadership, type LeaderHost } from './leader.js';
+import type { Progress } from './progress.js';
+import { coalesceAppendAcks, sameHardState, sameSoftState } from './ready-helpers.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
 import { committedIndex, voteOutcome } from './quorum.js';
-import { ReadIndexTracker } from './readindex.js';
 import {
   index,
   NO_NODE,
@@ -17,10 +19,8 @@ import {
   type ClusterConfig,
   type ConfChange,
   type Entry,
-  type EntryType,
   type HardState,
   type HeartbeatRequest,
-  type HeartbeatResponse,
   type IncomingSnapshotChunk,
   type Index,
   type Message,
@@ -72,12 +72,8 @@ export interface RaftStatus {
   readonly progress: ReadonlyMap<NodeId, { match: Index; next: Index; state: string }>;
 }
 
-interface IncomingSnapshot {
-  readonly meta: SnapshotMeta;
-  receivedBytes: number;
-}
-
 const EMPTY = new Uint8Array(0);
+const NO_PROGRESS: ReadonlyMap<NodeId, Progress> = new Map();
 
 export class RaftNode {
   readonly id: NodeId;
@@ -94,16 +90,13 @@ export class RaftNode {
   protected leader: NodeId = NO_NODE;
   protected readonly log: RaftLog;
 
-  protected readonly progress = new Map<NodeId, Progress>();
+  /** Present exactly while this node is the leader. */
+  protected leadership: Leadership | null = null;
   protected readonly votes = new Map<NodeId, boolean>();
-  protected readonly reads = new ReadIndexTracker();
   protected electionElapsed = 0;
   protected heartbeatElapsed = 0;
   protected randomizedElectionTimeout = 0;
-  protected leadTransferee: NodeId = NO_NODE;
-  /** The leader sends appends to all followers once per Ready rather than once per proposal. */
-  protected appendsPending = false;
-  private incomingSnapshot: IncomingSnapshot | null = null;
+  private readonly snapshotReceiver = new SnapshotReceiver();
 
   private messages: Message[] = [];
   private persistedMessages: Message[] = [];
@@ -157,7 +150,7 @@ export class RaftNode {
   // ---- Inputs ----
 
   tick(): void {
-    if (this.role === 'leader') this.tickLeader();
+    if (this.leadership !== null) this.tickLeader(this.leadership);
     else this.tickElection();
   }
 
@@ -177,7 +170,7 @@ export class RaftNode {
     }
     switch (this.role) {
       case 'leader':
-        this.stepLeader(message);
+        (this.leadership as Leadership).step(message);
         break;
       case 'candidate':
       case 'preCandidate':
@@ -193,7 +186,7 @@ export class RaftNode {
     if (data.length > this.limits.maxProposalBytes) {
       return new RaftError('ErrProposalTooLarge', `proposal of ${data.length} bytes exceeds maxProposalBytes (${this.limits.maxProposalBytes})`);
     }
-    if (this.role === 'leader') return this.appendProposals([{ type: 'normal', data }]);
+    if (this.leadership !== null) return this.leadership.propose([{ type: 'normal', data }]);
     if (this.role === 'follower' && this.leader !== NO_NODE) {
       this.send({ type: 'forwardProposal', from: this.id, to: this.leader, term: this.currentTerm, entries: [{ type: 'normal', data }] });
       return null;
@@ -202,7 +195,7 @@ export class RaftNode {
   }
 
   proposeConfChange(change: ConfChange): RaftError | null {
-    if (this.role !== 'leader') return new RaftError('ErrNotLeader', `membership changes go to the leader (${this.leader || 'unknown'})`);
+    if (this.leadership === null) return new RaftError('ErrNotLeader', `membership changes go to the leader (${this.leader || 'unknown'})`);
     if (this.log.lastConfigIndex() > this.log.committed) {
       return new RaftError('ErrConfChangePending', `configuration change at ${this.log.lastConfigIndex()} is not committed yet`);
     }
@@ -211,17 +204,11 @@ export class RaftNode {
     }
     const config = applyConfChange(this.log.config(), change);
     if (config instanceof RaftError) return config;
-    return this.appendProposals([{ type: 'confChange', data: encodeConfChange({ change, config }) }]);
+    return this.leadership.propose([{ type: 'confChange', data: encodeConfChange({ change, config }) }]);
   }
 
   readIndex(context: string): RaftError | null {
-    if (this.role === 'leader') {
-      if (this.reads.size() >= this.limits.maxPendingReadIndex) {
-        return new RaftError('ErrTooManyPendingReads', `maxPendingReadIndex (${this.limits.maxPendingReadIndex}) reads are waiting`);
-      }
-      this.handleReadIndex(context, this.id);
-      return null;
-    }
+    if (this.leadership !== null) return this.leadership.readIndex(context, this.id);
     if (this.role === 'follower' && this.leader !== NO_NODE) {
       this.send({ type: 'readIndex', from: this.id, to: this.leader, term: this.currentTerm, context });
       return null;
@@ -230,15 +217,11 @@ export class RaftNode {
   }
 
   transferLeadership(to: NodeId): RaftError | null {
-    if (this.role !== 'leader') return new RaftError('ErrNotLeader', 'only the leader can transfer leadership');
+    if (this.leadership === null) return new RaftError('ErrNotLeader', 'only the leader can transfer leadership');
     if (to === this.id) return null;
     if (!this.log.config().voters.includes(to)) return new RaftError('ErrUnknownMember', `${to} is not a voter`);
-    if (this.leadTransferee === to) return null;
-    this.leadTransferee = to;
-    this.electionElapsed = 0;
-    const progress = this.progress.get(to) as Progress;
-    if (progress.match === this.log.lastIndex()) this.sendTimeoutNow(to);
-    else this.sendAppend(to, true);
+    if (this.leadership.leadTransferee !== to) this.electionElapsed = 0;
+    this.leadership.transferTo(to);
     return null;
   }
 
@@ -262,8 +245,7 @@ export class RaftNode {
       this.persistedMessages.length > 0 ||
       this.readStates.length > 0 ||
       this.snapshotChunks.length > 0 ||
-      this.appendsPending ||
-      this.reads.hasOpenRound() ||
+      this.leadership?.hasPendingBroadcast() === true ||
       this.log.hasUnhandedEntries() ||
       this.log.pendingSnapshot !== null ||
       this.log.hasEntriesToApply() ||
@@ -274,10 +256,7 @@ export class RaftNode {
 
   ready(): Ready {
     invariant(this.readyInFlight === null, 'ready() called before the previous Ready was advanced');
-    if (this.role === 'leader') {
-      if (this.appendsPending) this.broadcastAppends();
-      if (this.reads.hasOpenRound()) this.broadcastHeartbeats(this.reads.startRound());
-    }
+    this.leadership?.flush();
     const softState = this.softState();
     const hardState = this.hardState();
     const snapshot = this.log.takePendingSnapshot();
@@ -339,7 +318,7 @@ export class RaftNode {
       lastIndex: this.log.lastIndex(),
       config: this.log.config(),
       snapshot: this.log.snapshot,
-      leadTransferee: this.leadTransferee,
+      leadTransferee: this.leadership?.leadTransferee ?? NO_NODE,
       progress,
     };
   }
@@ -436,9 +415,9 @@ export class RaftNode {
     this.role = 'leader';
     this.leader = this.id;
     this.resetRoleState();
-    this.syncProgress();
+    this.leadership = new Leadership(this.leaderHost(), this.currentTerm);
     // The no-op: commits the entries of earlier terms (they are only committed with one of the current term).
-    this.appendEntries([{ type: 'normal', data: EMPTY }]);
+    this.leadership.appendEntries([{ type: 'normal', data: EMPTY }]);
   }
 
   private resetRoleState(): void {
@@ -446,10 +425,7 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.resetElectionTimer();
     this.votes.clear();
-    this.progress.clear();
-    this.reads.reset();
-    this.leadTransferee = NO_NODE;
-    this.appendsPending = false;
+    this.leadership = null;
   }
 
   private resetElectionTimer(): void {
@@ -581,33 +557,16 @@ export class RaftNode {
   private handleSnapshotChunk(message: SnapshotChunk): void {
     const meta = message.snapshot;
     if (this.alreadyHolds(meta)) {
-      this.incomingSnapshot = null;
+      this.snapshotReceiver.reset();
       this.send(this.appendResponse(message.from, true, this.log.committed));
       return;
     }
-    if (message.data.length !== message.length) return;
-    let incoming = this.incomingSnapshot;
-    if (incoming === null || incoming.meta.index !== meta.index || incoming.meta.term !== meta.term) {
-      if (message.offset !== 0) {
-        this.send(this.snapshotResponse(message.from, meta.index, 0, false));
-        return;
-      }
-      incoming = { meta, receivedBytes: 0 };
-      this.incomingSnapshot = incoming;
-    }
-    if (message.offset === incoming.receivedBytes) {
-      this.snapshotChunks.push({ snapshot: meta, offset: message.offset, data: message.data });
-      incoming.receivedBytes += message.length;
-      if (message.last) {
-        invariant(incoming.receivedBytes === meta.sizeBytes, () => `snapshot ${meta.index} complete at ${incoming.receivedBytes} of ${meta.sizeBytes} bytes`);
-        this.incomingSnapshot = null;
-        this.log.restore(meta);
-        this.send(this.snapshotResponse(message.from, meta.index, meta.sizeBytes, true));
-        return;
-      }
-    }
-    this.send(this.snapshotResponse(message.from, meta.index, incoming.receivedBytes, false));
+    const outcome = this.snapshotReceiver.accept(message);
+    if (outcome.stored) this.snapshotChunks.push({ snapshot: meta, offset: message.offset, data: message.data });
+    if (outcome.complete) this.log.restore(meta);
+    this.send(this.snapshotResponse(message.from, meta.index, outcome.receivedBytes, outcome.complete));
   }
+
 
   /**
    * True when our log already covers the snapshot: everything up to its index is committed here, or our log holds
@@ -623,7 +582,24 @@ export class RaftNode {
 
   // ---- Leader ----
 
-  private tickLeader(): void {
+  /** The follower progress the leader tracks (empty when not leading). */
+  protected get progress(): ReadonlyMap<NodeId, Progress> {
+    return this.leadership?.progress ?? NO_PROGRESS;
+  }
+
+  private leaderHost(): LeaderHost {
+    return {
+      id: this.id,
+      log: this.log,
+      limits: this.limits,
+      heartbeatIntervalTicks: this.heartbeatIntervalTicks,
+      send: (message) => this.send(message),
+      maybeCommit: () => this.maybeCommit(),
+      pushReadState: (state) => this.readStates.push(state),
+    };
+  }
+
+  private tickLeader(leadership: Leadership): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTimeoutTicks) {
@@ -632,21 +608,12 @@ export class RaftNode {
         this.becomeFollower(this.currentTerm, NO_NODE);
         return;
       }
-      this.leadTransferee = NO_NODE; // a transfer that did not finish within an election timeout is abandoned
+      leadership.leadTransferee = NO_NODE; // a transfer that did not finish within an election timeout is abandoned
     }
-    for (const [peer, progress] of this.progress) {
-      if (progress.state !== 'snapshot') continue;
-      progress.snapshotStalledTicks++;
-      if (progress.snapshotStalledTicks >= 3 * this.heartbeatIntervalTicks) {
-        // Chunks were lost: resume from what the follower acknowledged.
-        progress.snapshotStalledTicks = 0;
-        progress.resendSnapshotFrom(progress.snapshotAckedBytes);
-        this.sendSnapshotChunks(peer, progress);
-      }
-    }
+    leadership.tickSnapshots();
     if (this.heartbeatElapsed >= this.heartbeatIntervalTicks) {
       this.heartbeatElapsed = 0;
-      this.broadcastHeartbeats('');
+      leadership.broadcastHeartbeats('');
     }
   }
 
@@ -662,144 +629,6 @@ export class RaftNode {
     return active >= Math.floor(voters.length / 2) + 1;
   }
 
-  private stepLeader(message: Message): void {
-    if (message.type === 'forwardProposal') {
-      if (message.entries.every((entry) => entry.type === 'normal' && entry.data.length <= this.limits.maxProposalBytes)) {
-        this.appendProposals(message.entries);
-      }
-      return;
-    }
-    const progress = this.progress.get(message.from);
-    if (progress === undefined) return; // not a member (any more)
-    switch (message.type) {
-      case 'appendResponse':
-        progress.recentActive = true;
-        this.handleAppendResponse(message, progress);
-        return;
-      case 'heartbeatResponse':
-        progress.recentActive = true;
-        this.handleHeartbeatResponse(message, progress);
-        return;
-      case 'snapshotResponse':
-        progress.recentActive = true;
-        this.handleSnapshotResponse(message, progress);
-        return;
-      case 'readIndex':
-        if (this.reads.size() < this.limits.maxPendingReadIndex) this.handleReadIndex(message.context, message.from);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private handleAppendResponse(message: AppendResponse, progress: Progress): void {
-    const peer = message.from;
-    if (!message.success) {
-      let nextGuess = index(message.rejectHintIndex + 1);
-      if (message.rejectHintTerm > 0) nextGuess = index(this.log.findConflictByTerm(message.rejectHintIndex, message.rejectHintTerm).index + 1);
-      if (progress.maybeDecrease(message.index, nextGuess)) this.sendAppend(peer, true);
-      return;
-    }
-    invariant(message.index <= this.log.lastIndex(), () => `${peer} acknowledged ${message.index} beyond our last index ${this.log.lastIndex()}`);
-    const wasPaused = progress.isPaused();
-    const probeAnswered = progress.state === 'probe' && message.index === progress.match;
-    if (!progress.maybeUpdate(message.index) && !probeAnswered) {
-      if (wasPaused && !progress.isPaused()) this.sendAppend(peer, false);
-      return;
-    }
-    if (progress.state === 'probe') progress.becomeReplicate();
-    else if (progress.state === 'snapshot' && progress.match >= progress.snapshotIndex) progress.becomeProbe();
-    if (!this.maybeCommit()) this.sendAppend(peer, false);
-    if (peer === this.leadTransferee && progress.match === this.log.lastIndex()) this.sendTimeoutNow(peer);
-  }
-
-  private handleHeartbeatResponse(message: HeartbeatResponse, progress: Progress): void {
-    progress.heardFrom();
-    if (progress.match < this.log.lastIndex()) this.sendAppend(message.from, true);
-    if (message.context === '') return;
-    for (const read of this.reads.acknowledge(message.from, message.context, this.log.config().voters, this.id)) {
-      this.answerRead(read.context, read.from, read.index);
-    }
-  }
-
-  private handleSnapshotResponse(message: SnapshotResponse, progress: Progress): void {
-    if (progress.state !== 'snapshot') return;
-    if (message.installed && message.snapshotIndex > progress.match) {
-      // Possibly an older snapshot than the one now being sent: the follower holds everything up to it.
-      progress.maybeUpdate(message.snapshotIndex);
-      progress.becomeProbe();
-      this.sendAppend(message.from, true);
-      return;
-    }
-    if (message.snapshotIndex !== progress.snapshotIndex) return;
-    if (message.installed) {
-      progress.maybeUpdate(message.snapshotIndex);
-      progress.becomeProbe();
-      this.sendAppend(message.from, true);
-      return;
-    }
-    progress.snapshotStalledTicks = 0;
-    if (message.receivedBytes < progress.snapshotAckedBytes || message.receivedBytes > progress.snapshotSentBytes) {
-      // The follower lost its partial copy (or answered an older round): resume from what it holds.
-      progress.resendSnapshotFrom(message.receivedBytes);
-    }
-    progress.snapshotAckedBytes = message.receivedBytes;
-    this.sendSnapshotChunks(message.from, progress);
-  }
-
-  private handleReadIndex(context: string, from: NodeId): void {
-    if (this.log.termAt(this.log.committed) !== this.currentTerm) {
-      this.reads.waitForTermCommit(context, from);
-      return;
-    }
-    if (this.log.config().voters.length === 1 && this.log.config().voters[0] === this.id) {
-      this.answerRead(context, from, this.log.committed);
-      return;
-    }
-    this.reads.add(context, from, this.log.committed);
-  }
-
-  private answerRead(context: string, from: NodeId, at: Index): void {
-    if (from === this.id) this.readStates.push({ context, index: at });
-    else this.send({ type: 'readIndexResponse', from: this.id, to: from, term: this.currentTerm, context, index: at });
-  }
-
-  protected appendProposals(proposals: readonly { type: EntryType; data: Uint8Array }[]): RaftError | null {
-    if (this.leadTransferee !== NO_NODE) {
-      return new RaftError('ErrLeaderTransferInProgress', `leadership is being transferred to ${this.leadTransferee}`);
-    }
-    const uncommitted = this.log.lastIndex() - this.log.committed;
-    if (uncommitted + proposals.length > this.limits.maxUncommittedEntries) {
-      return new RaftError('ErrTooManyPendingProposals', `maxUncommittedEntries (${this.limits.maxUncommittedEntries}) entries are waiting to commit`);
-    }
-    this.appendEntries(proposals);
-    return null;
-  }
-
-  private appendEntries(proposals: readonly { type: EntryType; data: Uint8Array }[]): void {
-    const first = this.log.lastIndex() + 1;
-    const entries = proposals.map((proposal, position): Entry => ({
-      term: this.currentTerm,
-      index: index(first + position),
-      type: proposal.type,
-      data: proposal.data,
-    }));
-    this.log.appendOwn(entries);
-    if (entries.some((entry) => entry.type === 'confChange')) this.syncProgress();
-    this.appendsPending = true;
-  }
-
-  /** Makes the progress map match the configuration in force (the latest one in the log). */
-  private syncProgress(): void {
-    const config = this.log.config();
-    for (const peer of members(config)) {
-      if (peer === this.id || this.progress.has(peer)) continue;
-      this.progress.set(peer, new Progress(index(this.log.lastIndex() + 1), this.limits.maxInflightAppends));
-    }
-    for (const peer of [...this.progress.keys()]) if (!isMember(config, peer)) this.progress.delete(peer);
-    if (this.leadTransferee !== NO_NODE && !config.voters.includes(this.leadTransferee)) this.leadTransferee = NO_NODE;
-  }
-
   /** Advances the commit index to what a majority of voters stores, counting only entries of this term. */
   protected maybeCommit(): boolean {
     const voters = this.log.config().voters;
@@ -811,99 +640,12 @@ export class RaftNode {
   }
 
   private onCommitAdvanced(): void {
-    this.appendsPending = true; // followers learn the new commit index
-    if (this.log.termAt(this.log.committed) === this.currentTerm) {
-      for (const waiting of this.reads.takeWaitingForTermCommit()) this.handleReadIndex(waiting.context, waiting.from);
-    }
+    this.leadership?.onCommitAdvanced();
     // A leader removed by a committed configuration steps down (Ongaro's thesis, section 4.2.2).
     const config = this.log.config();
     if (!config.voters.includes(this.id) && this.log.lastConfigIndex() <= this.log.committed) {
       this.becomeFollower(this.currentTerm, NO_NODE);
     }
-  }
-
-  private broadcastAppends(): void {
-    this.appendsPending = false;
-    for (const peer of this.progress.keys()) this.sendAppend(peer, true);
-  }
-
-  private broadcastHeartbeats(context: string): void {
-    for (const [peer, progress] of this.progress) {
-      this.send({
-        type: 'heartbeat',
-        from: this.id,
-        to: peer,
-        term: this.currentTerm,
-        commit: index(Math.min(progress.match, this.log.committed)),
-        context,
-      });
-    }
-  }
-
-  /**
-   * Sends as many appends as the peer's flow control allows (one when probing, up to the in-flight window when
-   * replicating). `sendIfEmpty` sends an empty append (carrying the commit index) when there are no new entries.
-   */
-  protected sendAppend(peer: NodeId, sendIfEmpty: boolean): void {
-    const progress = this.progress.get(peer);
-    if (progress === undefined) return;
-    let first = true;
-    while (!progress.isPaused()) {
-      const prevLogIndex = index(progress.next - 1);
-      const prevLogTerm = this.log.termAt(prevLogIndex);
-      if (prevLogTerm === undefined) {
-        invariant(prevLogIndex < this.log.firstIndex(), () => `${peer} next ${progress.next} beyond our log`);
-        this.startSnapshot(peer, progress);
-        return;
-      }
-      const entries =
-        progress.next <= this.log.lastIndex()
-          ? this.log.slice(progress.next, this.log.lastIndex(), this.limits.maxEntriesPerAppend, this.limits.maxAppendBytes)
-          : [];
-      if (entries.length === 0 && !(sendIfEmpty && first)) return;
-      this.send({
-        type: 'append',
-        from: this.id,
-        to: peer,
-        term: this.currentTerm,
-        prevLogIndex,
-        prevLogTerm,
-        entries,
-        commit: this.log.committed,
-      });
-      const last = entries[entries.length - 1];
-      progress.sentEntries(last ? last.index : prevLogIndex, entries.length);
-      first = false;
-      if (progress.state !== 'replicate') return;
-    }
-  }
-
-  private startSnapshot(peer: NodeId, progress: Progress): void {
-    const snapshot = this.log.snapshot;
-    invariant(snapshot !== null, 'the log is compacted but there is no snapshot');
-    progress.becomeSnapshot(snapshot.index);
-    this.sendSnapshotChunks(peer, progress);
-  }
-
-  private sendSnapshotChunks(peer: NodeId, progress: Progress): void {
-    const snapshot = this.log.snapshot as SnapshotMeta;
-    if (snapshot.index !== progress.snapshotIndex) {
-      progress.becomeSnapshot(snapshot.index); // a newer snapshot replaced the one being sent
-    }
-    const chunkBytes = this.limits.snapshotChunkBytes;
-    const windowBytes = chunkBytes * this.limits.maxInflightSnapshotChunks;
-    while (!progress.snapshotAllSent && progress.snapshotSentBytes - progress.snapshotAckedBytes < windowBytes) {
-      const offset = progress.snapshotSentBytes;
-      const length = Math.min(chunkBytes, snapshot.sizeBytes - offset);
-      const last = offset + length === snapshot.sizeBytes;
-      this.send({ type: 'snapshot', from: this.id, to: peer, term: this.currentTerm, snapshot, offset, length, last, data: EMPTY });
-      progress.snapshotSentBytes = offset + length;
-      progress.snapshotAllSent = last;
-    }
-  }
-
-  private sendTimeoutNow(peer: NodeId): void {
-    this.send({ type: 'timeoutNow', from: this.id, to: peer, term: this.currentTerm });
   }
 
   // ---- Messages ----
@@ -939,24 +681,4 @@ export class RaftNode {
   private softState(): SoftState {
     return { leader: this.leader, role: this.role };
   }
-}
-
-function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
-function sameSoftState(a: SoftState, b: SoftState): boolean {
-  return a.leader === b.leader && a.role === b.role;
-}
-
-/** Several acknowledgements of appends to the same leader collapse into the highest one. */
-function coalesceAppendAcks(messages: Message[]): Message[] {
-  const highest = new Map<NodeId, AppendResponse>();
-  for (const message of messages) {
-    if (message.type !== 'appendResponse' || !message.success) continue;
-    const seen = highest.get(message.to);
-    if (!seen || message.term > seen.term || (message.term === seen.term && message.index >= seen.index)) highest.set(message.to, message);
-  }
-  if (highest.size === 0) return messages;
-  return messages.filter((message) => message.type !== 'appendResponse' || !message.success || highest.get(message.to) === message);
 }

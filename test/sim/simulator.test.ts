@@ -14,34 +14,34 @@ const regressions = new URL('./regressions/', import.meta.url);
 const T = 150_000;
 
 describe('raft simulator', () => {
-  it('3-node clusters: 1200 schedules', { timeout: T }, () => {
-    const r = checkSchedules({ name: 'three', shape: { nodes: 3 }, numRuns: scaledRuns(1200), seed: 0x3a11 });
-    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(1200));
+  it('3-node clusters: 2500 schedules', { timeout: T }, () => {
+    const r = checkSchedules({ name: 'three', shape: { nodes: 3 }, numRuns: scaledRuns(2500), seed: 0x3a11 });
+    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(2500));
   });
 
-  it('5-node clusters: 1200 schedules', { timeout: T }, () => {
-    const r = checkSchedules({ name: 'five', shape: { nodes: 5 }, numRuns: scaledRuns(1200), seed: 0x5b22 });
-    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(1200));
+  it('5-node clusters: 2500 schedules', { timeout: T }, () => {
+    const r = checkSchedules({ name: 'five', shape: { nodes: 5 }, numRuns: scaledRuns(2500), seed: 0x5b22 });
+    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(2500));
   });
 
-  it('long schedules with many faults: 400 schedules', { timeout: T }, () => {
+  it('long schedules with many faults: 800 schedules', { timeout: T }, () => {
     const r = checkSchedules({
       name: 'long',
       shape: profiles.long,
-      numRuns: scaledRuns(400),
+      numRuns: scaledRuns(800),
       seed: 0x10c3,
     });
-    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(400));
+    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(800));
   });
 
-  it('nemesis-heavy: leaders isolated on election, voters rebooted, tiny appends: 600 schedules', { timeout: T }, () => {
+  it('nemesis-heavy: leaders isolated on election, voters rebooted, tiny appends: 1200 schedules', { timeout: T }, () => {
     const r = checkSchedules({
       name: 'nemesis',
       shape: profiles.nemesis,
-      numRuns: scaledRuns(600),
+      numRuns: scaledRuns(1200),
       seed: 0x7e44,
     });
-    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(600));
+    expect(r.runs).toBeGreaterThanOrEqual(scaledRuns(1200));
   });
 
   it('replays the regression corpus (shrunk schedules that once exposed core bugs)', () => {
