@@ -20,6 +20,16 @@ export interface CliIo {
   readonly width?: number;
 }
 
+/** The real process's streams and environment. */
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    width: Math.min(process.stdout.columns ?? 100, 120),
+  };
+}
+
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 export const EXIT_UNAVAILABLE = 2;

@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 // The `conclave` server executable. See cli.ts for flags and exit codes.
 import { hideBin } from 'yargs/helpers';
-import { runConclave } from './cli.js';
+import { processIo, runConclave } from './cli.js';
 
-process.exitCode = await runConclave(hideBin(process.argv), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  width: Math.min(process.stdout.columns ?? 100, 120),
-});
+process.exitCode = await runConclave(hideBin(process.argv), processIo());
