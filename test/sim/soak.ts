@@ -1,12 +1,14 @@
 // Soak CLI: runs many seeded schedules and reports throughput and violations.
 //
-//   npm run sim -- --seeds 1000 [--nodes 3|5] [--start S] [--profile default|long|nemesis]
+//   npm run sim -- --seeds 1000 [--nodes 3|5] [--start S] [--profile default|long|nemesis] [--workers N]
 //   npm run sim -- --replay SEED [--nodes 3|5] [--profile P] [--trace]
 //   npm run sim -- --replay-file .sim-failures/<name>.json [--trace]
 //
 // Exit status 1 when any schedule violates an invariant.
 
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Schedule } from './model.js';
 import { type ProfileName, profiles, replayCommand, runSchedule, scheduleFromSeed, summarizeSchedule, traceTail } from './schedule.js';
 
@@ -21,10 +23,27 @@ interface Args {
   tail: number;
   ignore: string[];
   profile: ProfileName;
+  /** Processes to split the seed range across (one per core). */
+  workers: number;
+  /** Print the summary as one JSON line (how a worker reports to the parent). */
+  json: boolean;
+}
+
+interface Summary {
+  schedules: number;
+  events: number;
+  steps: number;
+  violations: number;
+  proposals: number;
+  applied: number;
+  reads: number;
+  snapshotsInstalled: number;
+  leaders: number;
+  ignored: Record<string, number>;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 100, start: 1, nodes: undefined, replay: undefined, replayFile: undefined, trace: false, strict: true, tail: 60, ignore: [], profile: 'default' };
+  const args: Args = { seeds: 100, start: 1, nodes: undefined, replay: undefined, replayFile: undefined, trace: false, strict: true, tail: 60, ignore: [], profile: 'default', workers: 1, json: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -72,13 +91,20 @@ function parseArgs(argv: readonly string[]): Args {
         args.profile = p as ProfileName;
         break;
       }
+      case '--workers':
+        args.workers = int();
+        if (args.workers < 1) throw new Error('--workers must be at least 1');
+        break;
+      case '--json':
+        args.json = true;
+        break;
       case '--tail':
         args.tail = int();
         break;
       case '--help':
       case '-h':
         console.log(
-          'usage: soak --seeds N [--start S] [--nodes 3|5] [--profile default|long|nemesis]\n' +
+          'usage: soak --seeds N [--start S] [--nodes 3|5] [--profile default|long|nemesis] [--workers N]\n' +
             '       soak --replay SEED [--nodes 3|5] [--profile P] [--trace]\n' +
             '       soak --replay-file FILE.json [--trace]\n' +
             '  common: [--no-strict] [--ignore KIND,...] [--tail LINES]',
@@ -112,7 +138,7 @@ function replay(schedule: Schedule, args: Args, label: string): number {
   return 1;
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const shape = { ...profiles[args.profile], ...(args.nodes === undefined ? {} : { nodes: args.nodes }) };
   if (args.replayFile !== undefined) {
@@ -122,42 +148,91 @@ function main(): number {
   if (args.replay !== undefined) return replay(scheduleFromSeed(args.replay, shape), args, `seed ${args.replay}`);
 
   const started = performance.now();
-  let events = 0;
-  let steps = 0;
-  let violations = 0;
-  const ignored = new Map<string, number>();
-  const totals = { proposals: 0, applied: 0, reads: 0, snapshotsInstalled: 0, leaders: 0 };
-  for (let seed = args.start; seed < args.start + args.seeds; seed++) {
-    const schedule = scheduleFromSeed(seed, shape);
-    const result = runSchedule(schedule, { strict: args.strict, ignore: args.ignore });
-    for (const [kind, n] of result.ignored) ignored.set(kind, (ignored.get(kind) ?? 0) + n);
-    const s = result.stats;
-    events += s.delivered + s.ticks + s.faults;
-    steps += s.events;
-    totals.proposals += s.proposals;
-    totals.applied += s.applied;
-    totals.reads += s.reads;
-    totals.snapshotsInstalled += s.snapshotsInstalled;
-    totals.leaders += s.leaders;
-    if (result.violation !== null) {
-      violations++;
-      console.log(`\nVIOLATION seed ${seed} (${summarizeSchedule(schedule)})`);
-      console.log(`  ${result.violation.message.split('\n').join('\n  ')}`);
-      console.log(`  replay: ${replayCommand(seed, args.nodes, args.profile)}`);
-    }
+  const summary = args.workers > 1 ? await runWorkers(args) : runRange(args, args.start, args.seeds);
+  if (args.json) {
+    console.log(JSON.stringify(summary));
+    return summary.violations > 0 ? 1 : 0;
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${args.seeds} schedules in ${seconds.toFixed(1)}s: ${(args.seeds / seconds).toFixed(1)} schedules/s, ` +
-      `${Math.round(events / seconds)} events/s (${events} messages delivered + ticks + faults; ${steps} queue steps), ` +
-      `${violations} violation(s)`,
+    `${summary.schedules} schedules in ${seconds.toFixed(1)}s on ${args.workers} process(es): ${(summary.schedules / seconds).toFixed(1)} schedules/s, ` +
+      `${Math.round(summary.events / seconds)} events/s (${summary.events} messages delivered + ticks + faults; ${summary.steps} queue steps), ` +
+      `${summary.violations} violation(s)`,
   );
   console.log(
-    `  totals: ${totals.proposals} proposals accepted, ${totals.applied} entries applied, ${totals.reads} reads served, ` +
-      `${totals.snapshotsInstalled} snapshots installed, ${totals.leaders} leader terms`,
+    `  totals: ${summary.proposals} proposals accepted, ${summary.applied} entries applied, ${summary.reads} reads served, ` +
+      `${summary.snapshotsInstalled} snapshots installed, ${summary.leaders} leader terms`,
   );
-  if (ignored.size > 0) console.log(`  ignored (counted, not failed): ${[...ignored].map(([k, n]) => `${k}=${n}`).join(' ')}`);
-  return violations > 0 ? 1 : 0;
+  const ignored = Object.entries(summary.ignored);
+  if (ignored.length > 0) console.log(`  ignored (counted, not failed): ${ignored.map(([k, n]) => `${k}=${n}`).join(' ')}`);
+  return summary.violations > 0 ? 1 : 0;
 }
 
-process.exitCode = main();
+/** Runs seeds [start, start + count) in this process; violations are printed as they are found. */
+function runRange(args: Args, start: number, count: number): Summary {
+  const shape = { ...profiles[args.profile], ...(args.nodes === undefined ? {} : { nodes: args.nodes }) };
+  const summary: Summary = { schedules: 0, events: 0, steps: 0, violations: 0, proposals: 0, applied: 0, reads: 0, snapshotsInstalled: 0, leaders: 0, ignored: {} };
+  for (let seed = start; seed < start + count; seed++) {
+    const schedule = scheduleFromSeed(seed, shape);
+    const result = runSchedule(schedule, { strict: args.strict, ignore: args.ignore });
+    for (const [kind, n] of result.ignored) summary.ignored[kind] = (summary.ignored[kind] ?? 0) + n;
+    const s = result.stats;
+    summary.schedules++;
+    summary.events += s.delivered + s.ticks + s.faults;
+    summary.steps += s.events;
+    summary.proposals += s.proposals;
+    summary.applied += s.applied;
+    summary.reads += s.reads;
+    summary.snapshotsInstalled += s.snapshotsInstalled;
+    summary.leaders += s.leaders;
+    if (result.violation !== null) {
+      summary.violations++;
+      // A worker's stdout carries its JSON summary; its findings go to stderr, which the parent passes through.
+      const report = args.json ? console.error : console.log;
+      report(`\nVIOLATION seed ${seed} (${summarizeSchedule(schedule)})`);
+      report(`  ${result.violation.message.split('\n').join('\n  ')}`);
+      report(`  replay: ${replayCommand(seed, args.nodes, args.profile)}`);
+    }
+  }
+  return summary;
+}
+
+/** Splits the seed range into one contiguous slice per worker process and adds up their summaries. */
+async function runWorkers(args: Args): Promise<Summary> {
+  const script = fileURLToPath(import.meta.url);
+  const perWorker = Math.ceil(args.seeds / args.workers);
+  const slices: { start: number; count: number }[] = [];
+  for (let start = args.start; start < args.start + args.seeds; start += perWorker) {
+    slices.push({ start, count: Math.min(perWorker, args.start + args.seeds - start) });
+  }
+  const common = ['--profile', args.profile, '--json', ...(args.nodes === undefined ? [] : ['--nodes', String(args.nodes)])];
+  if (!args.strict) common.push('--no-strict');
+  if (args.ignore.length > 0) common.push('--ignore', args.ignore.join(','));
+  const summaries = await Promise.all(
+    slices.map(
+      ({ start, count }) =>
+        new Promise<Summary>((resolve, reject) => {
+          const child = spawn(process.execPath, [script, '--seeds', String(count), '--start', String(start), ...common], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let output = '';
+          child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          child.on('error', reject);
+          child.on('close', () => {
+            const line = output.trim().split('\n').pop() ?? '';
+            try {
+              resolve(JSON.parse(line) as Summary);
+            } catch {
+              reject(new Error(`worker for seeds ${start}..${start + count - 1} ended without a summary`));
+            }
+          });
+        }),
+    ),
+  );
+  const total: Summary = { schedules: 0, events: 0, steps: 0, violations: 0, proposals: 0, applied: 0, reads: 0, snapshotsInstalled: 0, leaders: 0, ignored: {} };
+  for (const summary of summaries) {
+    for (const key of ['schedules', 'events', 'steps', 'violations', 'proposals', 'applied', 'reads', 'snapshotsInstalled', 'leaders'] as const) total[key] += summary[key];
+    for (const [kind, n] of Object.entries(summary.ignored)) total.ignored[kind] = (total.ignored[kind] ?? 0) + n;
+  }
+  return total;
+}
+
+process.exitCode = await main();
