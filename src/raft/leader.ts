@@ -167,20 +167,16 @@ export class Leadership {
 
   private handleSnapshotResponse(message: SnapshotResponse, progress: Progress): void {
     if (progress.state !== 'snapshot') return;
-    if (message.installed && message.snapshotIndex > progress.match) {
-      // Possibly an older snapshot than the one now being sent: the follower holds everything up to it.
-      progress.maybeUpdate(message.snapshotIndex);
-      progress.becomeProbe();
-      this.sendAppend(message.from, true);
+    if (message.installed) {
+      // The one being sent, or an older one that still moves the follower forward: it holds everything up to it.
+      if (message.snapshotIndex === progress.snapshotIndex || message.snapshotIndex > progress.match) {
+        progress.maybeUpdate(message.snapshotIndex);
+        progress.becomeProbe();
+        this.sendAppend(message.from, true);
+      }
       return;
     }
     if (message.snapshotIndex !== progress.snapshotIndex) return;
-    if (message.installed) {
-      progress.maybeUpdate(message.snapshotIndex);
-      progress.becomeProbe();
-      this.sendAppend(message.from, true);
-      return;
-    }
     progress.snapshotStalledTicks = 0;
     if (message.receivedBytes < progress.snapshotAckedBytes || message.receivedBytes > progress.snapshotSentBytes) {
       // The follower lost its partial copy (or answered an older round): resume from what it holds.

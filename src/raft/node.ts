@@ -9,7 +9,7 @@ import { Leadership, type LeaderHost } from './leader.js';
 import type { Progress } from './progress.js';
 import { coalesceAppendAcks, sameHardState, sameSoftState } from './ready-helpers.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
-import { committedIndex, voteOutcome } from './quorum.js';
+import { committedIndex, hasQuorum, voteOutcome } from './quorum.js';
 import {
   index,
   NO_NODE,
@@ -619,15 +619,11 @@ export class RaftNode {
 
   /** CheckQuorum: did a majority of voters answer during the last election timeout? Resets the window. */
   protected quorumActive(): boolean {
-    const voters = this.log.config().voters;
-    let active = 0;
-    for (const voter of voters) {
-      const progress = this.progress.get(voter);
-      if (voter === this.id || progress?.recentActive) active++;
-    }
+    const active = hasQuorum(this.log.config().voters, (voter) => voter === this.id || this.progress.get(voter)?.recentActive === true);
     for (const progress of this.progress.values()) progress.recentActive = false;
-    return active >= Math.floor(voters.length / 2) + 1;
+    return active;
   }
+
 
   /** Advances the commit index to what a majority of voters stores, counting only entries of this term. */
   protected maybeCommit(): boolean {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Schedule } from './model.js';
-import { type ProfileName, profiles, replayCommand, runSchedule, scheduleFromSeed, summarizeSchedule, traceTail } from './schedule.js';
+import { type ProfileName, profiles, type ScheduleShape, replayCommand, runSchedule, scheduleFromSeed, summarizeSchedule, traceTail } from './schedule.js';
 
 interface Args {
   seeds: number;
@@ -138,9 +138,13 @@ function replay(schedule: Schedule, args: Args, label: string): number {
   return 1;
 }
 
+function shapeOf(args: Args): ScheduleShape {
+  return { ...profiles[args.profile], ...(args.nodes === undefined ? {} : { nodes: args.nodes }) };
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const shape = { ...profiles[args.profile], ...(args.nodes === undefined ? {} : { nodes: args.nodes }) };
+  const shape = shapeOf(args);
   if (args.replayFile !== undefined) {
     const schedule = JSON.parse(readFileSync(args.replayFile, 'utf8')) as Schedule;
     return replay(schedule, args, args.replayFile);
@@ -170,7 +174,7 @@ async function main(): Promise<number> {
 
 /** Runs seeds [start, start + count) in this process; violations are printed as they are found. */
 function runRange(args: Args, start: number, count: number): Summary {
-  const shape = { ...profiles[args.profile], ...(args.nodes === undefined ? {} : { nodes: args.nodes }) };
+  const shape = shapeOf(args);
   const summary: Summary = { schedules: 0, events: 0, steps: 0, violations: 0, proposals: 0, applied: 0, reads: 0, snapshotsInstalled: 0, leaders: 0, ignored: {} };
   for (let seed = start; seed < start + count; seed++) {
     const schedule = scheduleFromSeed(seed, shape);
