@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    globalSetup: ['test/global-setup.ts'],
     // Separate processes: a test that hangs or leaks handles cannot take its neighbours with it.
     pool: 'forks',
     // Generous for the simulator's property tests on a 2-core CI machine; a wedged test still fails well

@@ -25,3 +25,33 @@ export const raftLimits = {
 } as const;
 
 export type RaftLimits = { readonly [Name in keyof typeof raftLimits]: number };
+
+/** Bounds of durable storage (src/storage): the write-ahead log, the backend and snapshot files. */
+export const storageLimits = {
+  /** Entries applied since the latest snapshot that trigger a new one (etcd's --snapshot-count). */
+  snapshotEntries: 100_000,
+  /** Bytes of log entries written since the latest snapshot that trigger a new one, whatever their count. */
+  snapshotLogBytes: 256 * 1024 * 1024,
+  /** Entries kept before the snapshot index when the log is compacted, so that a briefly slow follower catches up from the log. */
+  snapshotCatchUpEntries: 5_000,
+  /** Snapshot files kept on disk (the newest ones); older ones are deleted once a newer one is recorded. */
+  snapshotsRetained: 2,
+  /** Bytes of key-value pairs gathered into one checksummed block of a snapshot file. */
+  snapshotBlockBytes: 256 * 1024,
+  /** Largest block a snapshot file may contain; a larger one is refused as corrupt. */
+  maxSnapshotBlockBytes: 64 * 1024 * 1024,
+  /** Largest snapshot a follower accepts from a leader. */
+  maxSnapshotBytes: 64 * 1024 * 1024 * 1024,
+  /** Bytes of key-value pairs per write batch while a received snapshot is loaded into the backend. */
+  installBatchBytes: 4 * 1024 * 1024,
+  /** Log entries deleted per write batch when the log is compacted. */
+  compactionBatchEntries: 10_000,
+  /** Applied changes staged in memory (bytes of keys and values) before they are written without waiting for the next Ready. */
+  maxStagedApplyBytes: 16 * 1024 * 1024,
+  /** Longest time applied changes stay staged in memory before they are written on their own. */
+  stagedApplyFlushMs: 20,
+  /** Largest key of the backend. */
+  maxBackendKeyBytes: 64 * 1024,
+} as const;
+
+export type StorageLimits = { readonly [Name in keyof typeof storageLimits]: number };

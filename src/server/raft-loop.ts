@@ -1,0 +1,168 @@
+// The loop that embeds the Raft core: it takes each Ready and follows the contract (send, persist, send the
+// acknowledgements, apply, advance) through durable storage, applies committed entries to the state machine,
+// and takes snapshots and compacts the log when the log has grown. Every input (step, tick, propose) is followed
+// by kick(); one Ready is handled at a time.
+
+import { storageLimits } from '../limits.js';
+import { index, type Entry, type Message, type RaftNode, type ReadState } from '../raft/index.js';
+import type { BackendWriter, NodeStorage, TakenSnapshot } from '../storage/index.js';
+
+export interface StateMachine {
+  /** Applies one committed entry, writing through `backend`; returns the result for its proposer. Deterministic. */
+  apply(entry: Entry, backend: BackendWriter): unknown;
+}
+
+export interface RaftLoopOptions {
+  readonly node: RaftNode;
+  readonly storage: NodeStorage;
+  readonly stateMachine: StateMachine;
+  /** Puts a message on the wire (snapshot chunks arrive here with their bytes attached). */
+  readonly send: (message: Message) => void;
+  readonly onApplied?: (entry: Entry, result: unknown) => void;
+  readonly onReadState?: (readState: ReadState) => void;
+  /** The loop stopped on an error: the member must stop (a crashed member is safe, a wrong one is not). */
+  readonly onFatal: (error: Error) => void;
+  /** Entries kept before the snapshot index when compacting (default storageLimits.snapshotCatchUpEntries). */
+  readonly snapshotCatchUpEntries?: number;
+  /** Longest time applied changes wait in memory for the next Ready (default storageLimits.stagedApplyFlushMs). */
+  readonly stagedApplyFlushMs?: number;
+  readonly maxStagedApplyBytes?: number;
+}
+
+export class RaftLoop {
+  private running = false;
+  private stopped = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushDue = false;
+  private snapshotTaking = false;
+  private takenSnapshot: TakenSnapshot | null = null;
+  private idle: Promise<void> = Promise.resolve();
+  private readonly catchUpEntries: number;
+  private readonly flushMs: number;
+  private readonly maxStagedBytes: number;
+
+  constructor(private readonly options: RaftLoopOptions) {
+    this.catchUpEntries = options.snapshotCatchUpEntries ?? storageLimits.snapshotCatchUpEntries;
+    this.flushMs = options.stagedApplyFlushMs ?? storageLimits.stagedApplyFlushMs;
+    this.maxStagedBytes = options.maxStagedApplyBytes ?? storageLimits.maxStagedApplyBytes;
+  }
+
+  /** Handles whatever the core has to do; call after every input to the core. */
+  kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.idle = this.run();
+  }
+
+  /** Stops handling Readies, writes what is staged, and resolves when the loop is idle. Does not close storage. */
+  async stop(): Promise<void> {
+    if (this.stopped) return this.idle;
+    this.stopped = true;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    await this.idle;
+    while (this.snapshotTaking) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.options.storage.flushApplied().catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    const { node, storage } = this.options;
+    try {
+      for (;;) {
+        if (this.takenSnapshot !== null) await this.recordTakenSnapshot(this.takenSnapshot);
+        if (node.hasReady()) {
+          await this.handle();
+          continue;
+        }
+        if (this.flushDue || storage.backend.stagedByteCount >= this.maxStagedBytes) {
+          this.flushDue = false;
+          await storage.flushApplied();
+          continue;
+        }
+        break;
+      }
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    } finally {
+      this.running = false;
+    }
+    if (this.stopped) return;
+    if (storage.backend.hasStaged() && this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flushDue = true;
+        this.kick();
+      }, this.flushMs);
+    }
+    if (storage.snapshotDue()) this.startSnapshot();
+  }
+
+  private async handle(): Promise<void> {
+    const { node, storage, stateMachine } = this.options;
+    const ready = node.ready();
+    for (const message of ready.messages) this.send(message);
+    await storage.persist(ready);
+    for (const message of ready.persistedMessages) this.send(message);
+    const backend = storage.backend;
+    for (const entry of ready.committedEntries) {
+      if (entry.index <= backend.appliedIndex) continue;
+      const result = await stateMachine.apply(entry, backend);
+      backend.setApplied(entry.index, entry.term);
+      this.options.onApplied?.(entry, result);
+    }
+    for (const readState of ready.readStates) this.options.onReadState?.(readState);
+    node.advance();
+  }
+
+  private send(message: Message): void {
+    if (message.type !== 'snapshot' || message.data.length === message.length) {
+      this.options.send(message);
+      return;
+    }
+    this.options.storage.readSnapshotChunk(message.snapshot, message.offset, message.length).then(
+      (data) => this.options.send({ ...message, data }),
+      // The snapshot was superseded meanwhile: the core resends from the newer one when the chunk goes unanswered.
+      () => {},
+    );
+  }
+
+  /** Writes a snapshot file in the background; the core learns of it between two Readies. */
+  private startSnapshot(): void {
+    if (this.snapshotTaking) return;
+    this.snapshotTaking = true;
+    this.options.storage.takeSnapshot().then(
+      (taken) => {
+        this.snapshotTaking = false;
+        if (taken === null || this.stopped) return;
+        this.takenSnapshot = taken;
+        this.kick();
+      },
+      (error: unknown) => {
+        this.snapshotTaking = false;
+        this.fail(error as Error);
+      },
+    );
+  }
+
+  private async recordTakenSnapshot(taken: TakenSnapshot): Promise<void> {
+    const { node, storage } = this.options;
+    this.takenSnapshot = null;
+    const meta = node.createSnapshot(taken.index, taken.sizeBytes);
+    // The core holds a newer snapshot (one received meanwhile): this file is pruned later.
+    if (meta.index !== taken.index) return;
+    if (meta.term !== taken.term) throw new Error(`snapshot at ${taken.index} has term ${taken.term} in storage but ${meta.term} in the log`);
+    await storage.recordSnapshot(meta, taken);
+    const compactTo = meta.index - this.catchUpEntries;
+    if (compactTo >= node.status().firstIndex) {
+      node.compactLog(index(compactTo));
+      await storage.compactLog(index(compactTo));
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.options.onFatal(error);
+  }
+}

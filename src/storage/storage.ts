@@ -1,0 +1,523 @@
+// A member's durable storage: one LevelDB database (the Raft log, its hard state and the backend) and a snapshot
+// directory. It persists each Ready as one atomic batch, fsynced when the Ready needs it or carries applied
+// changes, takes and installs snapshots, compacts the log, and at start-up recovers what the core needs,
+// refusing a damaged log rather than serving wrong data.
+
+import { ClassicLevel } from 'classic-level';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { storageLimits, type StorageLimits } from '../limits.js';
+import { index, type Entry, type HardState, type Index, type Ready, type RestoredState, type SnapshotMeta, type Term } from '../raft/types.js';
+import { Backend, type BatchOp } from './backend.js';
+import { corrupt, StorageError } from './errors.js';
+import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
+import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import { SnapshotDirectory, snapshotFileName } from './snapshots.js';
+import {
+  decodeBackendRecord,
+  decodeEntry,
+  encodeBackendRecord,
+  encodeEntry,
+  encodeFormat,
+  encodeHardState,
+  encodeLogStart,
+  encodeSnapshotRecord,
+  recoverLog,
+  type BackendRecord,
+  type Db,
+  type LogStart,
+  type SnapshotRecord,
+} from './wal.js';
+
+/** Named points where a test may kill the process, to check that every one of them is crash-safe. */
+export type CrashPoint =
+  | 'persist:before-batch'
+  | 'persist:after-batch'
+  | 'snapshot:file-written'
+  | 'snapshot:published'
+  | 'snapshot:recorded'
+  | 'compact:marker-written'
+  | 'compact:deleting'
+  | 'install:published'
+  | 'install:loading'
+  | 'install:switched';
+
+export interface StorageOptions {
+  /** The member's data directory (--data-dir); storage uses <dataDir>/member/. */
+  readonly dataDir: string;
+  readonly limits?: Partial<StorageLimits>;
+  /** Test hook: called at each crash point. */
+  readonly crashPoint?: (point: CrashPoint) => void;
+}
+
+/** Counters since open, for benchmarks and metrics. */
+export interface StorageStats {
+  readonly batches: number;
+  readonly fsyncs: number;
+  readonly entriesWritten: number;
+  readonly bytesWritten: number;
+  readonly fsyncDurationMsTotal: number;
+  readonly snapshotsTaken: number;
+  readonly snapshotsInstalled: number;
+  readonly compactions: number;
+}
+
+/** A snapshot file written here, not yet recorded (the core's createSnapshot gives its metadata). */
+export interface TakenSnapshot {
+  readonly index: Index;
+  readonly term: Term;
+  readonly file: string;
+  readonly sizeBytes: number;
+  readonly checksum: number;
+}
+
+export class NodeStorage {
+  readonly backend: Backend;
+  /** What the core needs to restart; undefined for a brand-new member. */
+  readonly restored: RestoredState | undefined;
+  readonly dbPath: string;
+  readonly snapshots: SnapshotDirectory;
+
+  private readonly limits: StorageLimits;
+  private hardState: HardState;
+  private logStart: LogStart;
+  /** Index of the last stored entry (logStart.index when none). */
+  private lastIndex: number;
+  private snapshotRecord: SnapshotRecord | null;
+  private bytesSinceSnapshot: number;
+  private writing: Promise<unknown> = Promise.resolve();
+  private failed: Error | null = null;
+  private closed = false;
+  private snapshotInProgress = false;
+  private readonly crashPoint: (point: CrashPoint) => void;
+  private readonly counters = {
+    batches: 0,
+    fsyncs: 0,
+    entriesWritten: 0,
+    bytesWritten: 0,
+    fsyncDurationMsTotal: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+    compactions: 0,
+  };
+
+  private constructor(
+    private readonly db: Db,
+    init: {
+      dbPath: string;
+      snapshots: SnapshotDirectory;
+      limits: StorageLimits;
+      crashPoint: (point: CrashPoint) => void;
+      hardState: HardState;
+      logStart: LogStart;
+      lastIndex: number;
+      snapshot: SnapshotRecord | null;
+      backend: BackendRecord;
+      bytesSinceSnapshot: number;
+      restored: RestoredState | undefined;
+    },
+  ) {
+    this.dbPath = init.dbPath;
+    this.snapshots = init.snapshots;
+    this.limits = init.limits;
+    this.crashPoint = init.crashPoint;
+    this.hardState = init.hardState;
+    this.logStart = init.logStart;
+    this.lastIndex = init.lastIndex;
+    this.snapshotRecord = init.snapshot;
+    this.bytesSinceSnapshot = init.bytesSinceSnapshot;
+    this.restored = init.restored;
+    this.backend = new Backend(db, init.backend, init.limits);
+  }
+
+  /** Opens (creating if needed) the storage of a data directory and recovers it. Throws ErrCorrupt on damage. */
+  static async open(options: StorageOptions): Promise<NodeStorage> {
+    const limits: StorageLimits = { ...storageLimits, ...options.limits };
+    const memberDir = join(options.dataDir, 'member');
+    const dbPath = join(memberDir, 'db');
+    const snapshots = new SnapshotDirectory(join(memberDir, 'snap'));
+    await mkdir(memberDir, { recursive: true });
+    await snapshots.init();
+    const db: Db = new ClassicLevel<Buffer, Buffer>(dbPath, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (error) {
+      throw openError(dbPath, error);
+    }
+    try {
+      const log = await recoverLog(db, dbPath);
+      if (!log.initialized) await db.put(META.format, encodeFormat(), { sync: true });
+      if (log.staleEntries > 0) await db.clear({ gte: entryKey(0), lte: entryKey(log.logStart.index) });
+      await clearOtherGenerations(db, log.backend.generation);
+      if (log.snapshot !== null) await checkSnapshotFile(snapshots, log.snapshot);
+      const snapshotIndex = log.snapshot?.meta.index ?? 0;
+      const lastIndex = log.logStart.index + log.entries.length;
+      const restored: RestoredState | undefined =
+        log.hardState.term === 0 && log.entries.length === 0 && log.snapshot === null
+          ? undefined
+          : {
+              hardState: log.hardState,
+              snapshot: log.snapshot?.meta ?? null,
+              entries: log.entries.filter((entry) => entry.index > snapshotIndex),
+              applied: index(Math.max(log.backend.appliedIndex, snapshotIndex)),
+            };
+      const storage = new NodeStorage(db, {
+        dbPath,
+        snapshots,
+        limits,
+        crashPoint: options.crashPoint ?? (() => {}),
+        hardState: log.hardState,
+        logStart: log.logStart,
+        lastIndex,
+        snapshot: log.snapshot,
+        backend: log.backend,
+        bytesSinceSnapshot: log.bytesSinceSnapshot,
+        restored,
+      });
+      await storage.pruneSnapshots();
+      return storage;
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  /** Index and term of the latest recorded snapshot, or null. */
+  get snapshot(): SnapshotRecord | null {
+    return this.snapshotRecord;
+  }
+
+  get firstIndex(): number {
+    return this.logStart.index + 1;
+  }
+
+  get lastStoredIndex(): number {
+    return this.lastIndex;
+  }
+
+  get durableHardState(): HardState {
+    return this.hardState;
+  }
+
+  stats(): StorageStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Step 2 of the Ready contract: writes the Ready's snapshot chunks (each fsynced), installs its snapshot, and
+   * writes its entries (replacing any stored at the same or higher indexes), its hard state and the applied
+   * changes staged since the last write, in one atomic batch. The batch is fsynced when the Ready must sync or
+   * carries applied changes (so that a batch of applied changes is never lost while a later one survives).
+   */
+  persist(ready: Ready): Promise<void> {
+    return this.exclusive(async () => {
+      for (const chunk of ready.snapshotChunks) {
+        if (chunk.snapshot.sizeBytes > this.limits.maxSnapshotBytes) {
+          throw new StorageError('ErrSnapshotTooLarge', `snapshot of ${chunk.snapshot.sizeBytes} bytes exceeds maxSnapshotBytes (${this.limits.maxSnapshotBytes})`);
+        }
+        await this.snapshots.writeIncomingChunk(chunk.snapshot, chunk.offset, chunk.data);
+        this.counters.fsyncs++;
+      }
+      const ops: BatchOp[] = [];
+      let installed: { record: SnapshotRecord; backend: BackendRecord } | null = null;
+      let logStart = this.logStart;
+      let lastIndex = this.lastIndex;
+      if (ready.snapshot !== null) {
+        installed = await this.loadSnapshot(ready.snapshot);
+        // The whole stored log is replaced: entries after the snapshot go now, those at or below it are past
+        // the new log start and are deleted lazily.
+        for (let at = Math.max(lastIndex, ready.snapshot.index); at > ready.snapshot.index; at--) ops.push({ type: 'del', key: entryKey(at) });
+        logStart = { index: ready.snapshot.index, term: ready.snapshot.term };
+        lastIndex = ready.snapshot.index;
+        ops.push({ type: 'put', key: META.logStart, value: encodeLogStart(logStart) });
+        ops.push({ type: 'put', key: META.snapshot, value: encodeSnapshotRecord(installed.record) });
+        ops.push({ type: 'put', key: META.backend, value: encodeBackendRecord(installed.backend) });
+      }
+      let entryBytes = 0;
+      const entries = ready.entries.filter((entry) => entry.index > logStart.index);
+      if (entries.length > 0) {
+        const first = (entries[0] as Entry).index;
+        if (first > lastIndex + 1) throw new StorageError('ErrCorrupt', `${this.dbPath}: entries start at ${first} but the log ends at ${lastIndex} (a gap)`);
+        const newLast = (entries[entries.length - 1] as Entry).index;
+        for (let at = lastIndex; at > newLast; at--) ops.push({ type: 'del', key: entryKey(at) });
+        let expected = first;
+        for (const entry of entries) {
+          if (entry.index !== expected) throw new StorageError('ErrCorrupt', `${this.dbPath}: entries not contiguous (${entry.index} after ${expected - 1})`);
+          expected++;
+          const value = encodeEntry(entry);
+          entryBytes += value.length;
+          ops.push({ type: 'put', key: entryKey(entry.index), value });
+        }
+        lastIndex = newLast;
+      }
+      if (ready.hardState !== null) ops.push({ type: 'put', key: META.hardState, value: encodeHardState(ready.hardState) });
+      const carriesApplied = installed === null && this.backend.hasStaged();
+      if (carriesApplied) this.backend.takeStaged(ops);
+      if (ops.length === 0) return;
+      const sync = ready.mustSync || carriesApplied || installed !== null;
+      this.crashPoint('persist:before-batch');
+      await this.writeBatch(ops, sync);
+      this.crashPoint('persist:after-batch');
+      this.counters.entriesWritten += entries.length;
+      this.bytesSinceSnapshot += entryBytes;
+      if (carriesApplied) this.backend.flushed();
+      if (ready.hardState !== null) this.hardState = ready.hardState;
+      this.logStart = logStart;
+      this.lastIndex = lastIndex;
+      if (installed !== null) await this.switchToInstalled(installed);
+    });
+  }
+
+  /** Writes the applied changes staged since the last write, if any (fsynced). */
+  flushApplied(): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.backend.hasStaged()) return;
+      const ops: BatchOp[] = [];
+      this.backend.takeStaged(ops);
+      await this.writeBatch(ops, true);
+      this.backend.flushed();
+    });
+  }
+
+  /** True when the log has grown enough since the latest snapshot that a new one should be taken. */
+  snapshotDue(): boolean {
+    if (this.snapshotInProgress) return false;
+    const snapshotIndex = this.snapshotRecord?.meta.index ?? 0;
+    const durableApplied = this.backend.durableRecord.appliedIndex;
+    if (durableApplied <= snapshotIndex) return false;
+    return durableApplied - snapshotIndex >= this.limits.snapshotEntries || this.bytesSinceSnapshot >= this.limits.snapshotLogBytes;
+  }
+
+  /**
+   * Writes a snapshot file of the backend as it is on disk now (consistent: one LevelDB snapshot), at the
+   * applied index recorded with it. Writes to the log go on meanwhile. Returns null when there is nothing newer
+   * than the latest snapshot. The caller passes the result to the core's createSnapshot and then to
+   * recordSnapshot.
+   */
+  async takeSnapshot(): Promise<TakenSnapshot | null> {
+    this.ensureWritable();
+    if (this.snapshotInProgress) return null;
+    this.snapshotInProgress = true;
+    const view = this.db.snapshot();
+    try {
+      const record = this.backend.durableRecord;
+      const stored = await this.db.get(META.backend, { snapshot: view });
+      // The backend record inside the view is the one the view's data is applied to.
+      const inView = stored === undefined ? record : decodeBackendRecord(stored, this.dbPath);
+      const at = { index: inView.appliedIndex, term: inView.appliedTerm };
+      if (at.index === 0 || at.index <= (this.snapshotRecord?.meta.index ?? 0)) return null;
+      this.bytesSinceSnapshot = 0;
+      const temporary = this.snapshots.temporaryPath(at);
+      const prefix = backendPrefix(inView.generation);
+      const db = this.db;
+      const strip = prefix.length;
+      async function* pairs(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
+        const iterator = db.iterator({ gte: prefix, lt: prefixEnd(prefix), snapshot: view });
+        try {
+          for (;;) {
+            const rows = await iterator.nextv(1000);
+            if (rows.length === 0) return;
+            yield rows.map(([key, value]) => [key.subarray(strip), value]);
+          }
+        } finally {
+          await iterator.close();
+        }
+      }
+      const written = await writeSnapshotFile(temporary, at, pairs(), this.limits);
+      this.crashPoint('snapshot:file-written');
+      const file = await this.snapshots.publish(temporary, at);
+      this.crashPoint('snapshot:published');
+      this.counters.snapshotsTaken++;
+      return { index: at.index, term: at.term, file, sizeBytes: written.sizeBytes, checksum: written.checksum };
+    } finally {
+      await view.close();
+      this.snapshotInProgress = false;
+    }
+  }
+
+  /** Records a snapshot taken by takeSnapshot with the metadata the core gave it, and prunes older files. */
+  recordSnapshot(meta: SnapshotMeta, taken: TakenSnapshot): Promise<void> {
+    return this.exclusive(async () => {
+      if (meta.index !== taken.index || meta.term !== taken.term || meta.sizeBytes !== taken.sizeBytes) {
+        throw new StorageError('ErrCorrupt', `snapshot metadata (${meta.index}, term ${meta.term}) does not describe the file ${taken.file}`);
+      }
+      if (this.snapshotRecord !== null && meta.index <= this.snapshotRecord.meta.index) return;
+      const record: SnapshotRecord = { meta, file: taken.file, checksum: taken.checksum };
+      await this.writeBatch([{ type: 'put', key: META.snapshot, value: encodeSnapshotRecord(record) }], true);
+      this.snapshotRecord = record;
+      this.crashPoint('snapshot:recorded');
+      await this.pruneSnapshots();
+    });
+  }
+
+  /** Bytes of the recorded snapshot described by `meta`, for a chunk to a follower. */
+  readSnapshotChunk(meta: SnapshotMeta, offset: number, length: number): Promise<Uint8Array> {
+    const record = this.snapshotRecord;
+    if (record === null || record.meta.index !== meta.index || record.meta.term !== meta.term) {
+      return Promise.reject(new StorageError('ErrSnapshotNotFound', `snapshot (${meta.index}, term ${meta.term}) is not the latest one stored`));
+    }
+    return this.snapshots.readChunk(record.file, offset, length);
+  }
+
+  /**
+   * Discards the log entries up to `at`, which the recorded snapshot must cover. The new log start is written
+   * atomically with the first deletions; the rest follow in bounded batches (a restart finishes them).
+   */
+  compactLog(at: Index): Promise<void> {
+    return this.exclusive(async () => {
+      if (at <= this.logStart.index) return;
+      const snapshotIndex = this.snapshotRecord?.meta.index ?? 0;
+      if (at > snapshotIndex || at > this.lastIndex) {
+        throw new StorageError('ErrCorrupt', `compaction to ${at} beyond the snapshot (${snapshotIndex}) or the log (${this.lastIndex})`);
+      }
+      const value = await this.db.get(entryKey(at));
+      if (value === undefined) throw corrupt(this.dbPath, `entry ${at}`, 'missing');
+      const start: LogStart = { index: at, term: decodeEntry(value, this.dbPath, at).term };
+      const from = this.logStart.index + 1;
+      const perBatch = this.limits.compactionBatchEntries;
+      const ops: BatchOp[] = [{ type: 'put', key: META.logStart, value: encodeLogStart(start) }];
+      let next = from;
+      for (; next <= at && ops.length <= perBatch; next++) ops.push({ type: 'del', key: entryKey(next) });
+      await this.writeBatch(ops, false);
+      this.logStart = start;
+      this.crashPoint('compact:marker-written');
+      while (next <= at) {
+        const deletions: BatchOp[] = [];
+        for (; next <= at && deletions.length < perBatch; next++) deletions.push({ type: 'del', key: entryKey(next) });
+        this.crashPoint('compact:deleting');
+        await this.writeBatch(deletions, false);
+      }
+      this.counters.compactions++;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writing.catch(() => {});
+    await this.snapshots.close();
+    await this.db.close();
+  }
+
+  // ---- internals ----
+
+  /** Loads a completely received snapshot into a new backend generation; the switch happens in the Ready's batch. */
+  private async loadSnapshot(meta: SnapshotMeta): Promise<{ record: SnapshotRecord; backend: BackendRecord }> {
+    const file = await this.snapshots.completeIncoming(meta);
+    this.crashPoint('install:published');
+    const generation = this.backend.generation + 1;
+    const prefix = backendPrefix(generation);
+    await this.db.clear({ gte: prefix, lt: prefixEnd(prefix) });
+    const path = this.snapshots.path(file);
+    let batch = this.db.batch();
+    let bytes = 0;
+    let checksum = -1;
+    for await (const frame of readSnapshotFile(path, { limits: this.limits })) {
+      if (frame.kind === 'header') {
+        if (frame.header.index !== meta.index || frame.header.term !== meta.term) {
+          throw corrupt(path, 'header', `snapshot of (${frame.header.index}, term ${frame.header.term}), expected (${meta.index}, term ${meta.term})`);
+        }
+      } else if (frame.kind === 'pairs') {
+        for (const [key, value] of frame.pairs) {
+          batch.put(Buffer.concat([prefix, key]), Buffer.from(value));
+          bytes += key.length + value.length;
+        }
+        if (bytes >= this.limits.installBatchBytes) {
+          this.crashPoint('install:loading');
+          await batch.write({ sync: false });
+          batch = this.db.batch();
+          bytes = 0;
+        }
+      } else {
+        checksum = frame.checksum;
+      }
+    }
+    await batch.write({ sync: false });
+    return {
+      record: { meta, file, checksum },
+      backend: { generation, appliedIndex: meta.index, appliedTerm: meta.term },
+    };
+  }
+
+  private async switchToInstalled(installed: { record: SnapshotRecord; backend: BackendRecord }): Promise<void> {
+    const previous = this.backend.generation;
+    this.backend.switchTo(installed.backend);
+    this.snapshotRecord = installed.record;
+    this.bytesSinceSnapshot = 0;
+    this.counters.snapshotsInstalled++;
+    this.crashPoint('install:switched');
+    const old = backendPrefix(previous);
+    await this.db.clear({ gte: old, lt: prefixEnd(old) });
+    await this.pruneSnapshots();
+  }
+
+  private async pruneSnapshots(): Promise<void> {
+    const current = this.snapshotRecord?.file;
+    const names = await this.snapshots.list();
+    const byIndex = names
+      .map((name) => ({ name, at: parseInt(name.slice(17, 33), 16) }))
+      .sort((a, b) => b.at - a.at)
+      .map((candidate) => candidate.name);
+    const keep = byIndex.filter((name) => name !== current).slice(0, Math.max(0, this.limits.snapshotsRetained - 1));
+    if (current !== undefined) keep.push(current);
+    await this.snapshots.prune(keep);
+  }
+
+  private async writeBatch(ops: BatchOp[], sync: boolean): Promise<void> {
+    const started = sync ? performance.now() : 0;
+    try {
+      await this.db.batch(ops, { sync });
+    } catch (error) {
+      this.failed = error as Error;
+      throw new StorageError('ErrStorageClosed', `${this.dbPath}: write failed, storage refuses further writes: ${(error as Error).message}`);
+    }
+    this.counters.batches++;
+    if (sync) {
+      this.counters.fsyncs++;
+      this.counters.fsyncDurationMsTotal += performance.now() - started;
+    }
+    for (const op of ops) this.counters.bytesWritten += op.key.length + (op.type === 'put' ? op.value.length : 0);
+  }
+
+  /** Runs write operations one at a time, in call order; a failed write stops all later ones. */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(() => {
+      this.ensureWritable();
+      return operation();
+    });
+    this.writing = run.catch((error: unknown) => {
+      this.failed ??= error as Error;
+    });
+    return run;
+  }
+
+  private ensureWritable(): void {
+    if (this.closed) throw new StorageError('ErrStorageClosed', `${this.dbPath}: storage is closed`);
+    if (this.failed !== null) throw new StorageError('ErrStorageClosed', `${this.dbPath}: an earlier write failed (${this.failed.message})`);
+  }
+}
+
+async function clearOtherGenerations(db: Db, generation: number): Promise<void> {
+  const current = backendPrefix(generation);
+  await db.clear({ gte: BACKEND_KEYS_START, lt: current });
+  await db.clear({ gte: prefixEnd(current), lt: BACKEND_KEYS_END });
+}
+
+async function checkSnapshotFile(snapshots: SnapshotDirectory, record: SnapshotRecord): Promise<void> {
+  const path = snapshots.path(record.file);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw corrupt(path, `snapshot ${record.meta.index}`, 'the recorded snapshot file is missing (conclave repair writes a new one)');
+  }
+  if (size !== record.meta.sizeBytes) throw corrupt(path, `snapshot ${record.meta.index}`, `${size} bytes on disk, ${record.meta.sizeBytes} recorded`);
+  if (record.file !== snapshotFileName(record.meta)) throw corrupt(path, `snapshot ${record.meta.index}`, 'file name does not match the recorded index and term');
+}
+
+function openError(dbPath: string, error: unknown): StorageError {
+  const cause = (error as { cause?: Error }).cause ?? (error as Error);
+  const message = cause.message ?? String(error);
+  if (/lock/i.test(message)) return new StorageError('ErrStorageClosed', `${dbPath}: in use by another process (${message})`);
+  return corrupt(dbPath, 'database', `LevelDB could not open it (${message})`);
+}

@@ -1,0 +1,225 @@
+// The Raft log's records in LevelDB: entries, hard state, the compaction point and the latest snapshot's
+// metadata, and the start-up scan that recovers them and refuses a damaged log.
+
+import type { ClassicLevel } from 'classic-level';
+import {
+  index,
+  nodeId,
+  term,
+  type ClusterConfig,
+  type Entry,
+  type HardState,
+  type Index,
+  type SnapshotMeta,
+  type Term,
+} from '../raft/types.js';
+import { corrupt } from './errors.js';
+import { ENTRY_KEYS_END, ENTRY_KEYS_START, entryIndexOf, META } from './keys.js';
+import { decodeRecord, encodeRecord } from './record.js';
+
+export type Db = ClassicLevel<Buffer, Buffer>;
+
+/** Index and term of the entry just before the first stored entry (0/0 for a log that was never compacted). */
+export interface LogStart {
+  readonly index: Index;
+  readonly term: Term;
+}
+
+/** The latest snapshot: what the core knows of it, and where its bytes are. */
+export interface SnapshotRecord {
+  readonly meta: SnapshotMeta;
+  /** File name inside the snapshot directory. */
+  readonly file: string;
+  /** CRC-32 of the whole file. */
+  readonly checksum: number;
+}
+
+/** Which backend generation holds the applied state, and how far it is applied. */
+export interface BackendRecord {
+  readonly generation: number;
+  readonly appliedIndex: Index;
+  readonly appliedTerm: Term;
+}
+
+export const FORMAT_VERSION = 1;
+export const NO_LOG_START: LogStart = { index: index(0), term: term(0) };
+export const FIRST_BACKEND: BackendRecord = { generation: 1, appliedIndex: index(0), appliedTerm: term(0) };
+
+const ENTRY_TYPES = ['normal', 'confChange'] as const;
+
+export function encodeEntry(entry: Entry): Buffer {
+  return encodeRecord([entry.index, entry.term, ENTRY_TYPES.indexOf(entry.type), entry.data]);
+}
+
+export function decodeEntry(value: Uint8Array, where: string, at: number): Entry {
+  const what = `entry ${at}`;
+  const fields = decodeRecord(value, where, what);
+  if (!Array.isArray(fields) || fields.length !== 4) throw corrupt(where, what, 'not an entry record');
+  const [entryIndex, entryTerm, typeCode, data] = fields as [unknown, unknown, unknown, unknown];
+  if (entryIndex !== at) throw corrupt(where, what, `record says index ${String(entryIndex)}`);
+  if (!isCount(entryTerm) || entryTerm === 0) throw corrupt(where, what, `invalid term ${String(entryTerm)}`);
+  const type = ENTRY_TYPES[typeCode as number];
+  if (type === undefined) throw corrupt(where, what, `unknown entry type ${String(typeCode)}`);
+  if (!(data instanceof Uint8Array)) throw corrupt(where, what, 'data is not bytes');
+  return { index: index(at), term: term(entryTerm), type, data };
+}
+
+export function encodeHardState(hardState: HardState): Buffer {
+  return encodeRecord([hardState.term, hardState.vote, hardState.commit]);
+}
+
+export function encodeLogStart(start: LogStart): Buffer {
+  return encodeRecord([start.index, start.term]);
+}
+
+export function encodeSnapshotRecord(record: SnapshotRecord): Buffer {
+  const { meta } = record;
+  return encodeRecord([meta.index, meta.term, meta.config.voters, meta.config.learners, meta.sizeBytes, record.file, record.checksum]);
+}
+
+export function encodeBackendRecord(record: BackendRecord): Buffer {
+  return encodeRecord([record.generation, record.appliedIndex, record.appliedTerm]);
+}
+
+export function encodeFormat(): Buffer {
+  return encodeRecord(FORMAT_VERSION);
+}
+
+/** Everything the start-up scan recovers from the database. */
+export interface RecoveredLog {
+  /** False for a database that holds nothing yet (a brand-new member). */
+  readonly initialized: boolean;
+  readonly hardState: HardState;
+  readonly logStart: LogStart;
+  /** The stored entries after logStart, contiguous. */
+  readonly entries: Entry[];
+  readonly snapshot: SnapshotRecord | null;
+  readonly backend: BackendRecord;
+  /** Entries at or below logStart left behind by an interrupted compaction (to be deleted). */
+  readonly staleEntries: number;
+  /** Bytes of entry data stored after the snapshot (for the log-size snapshot trigger). */
+  readonly bytesSinceSnapshot: number;
+}
+
+/**
+ * Reads and checks the whole log. Any damage (a checksum mismatch, a gap, a term going back, a commit index
+ * beyond the log) throws ErrCorrupt naming `where` and the record: the member must not start on it.
+ */
+export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
+  const format = await readMeta(db, META.format, where, 'format record');
+  const hardStateRecord = await readMeta(db, META.hardState, where, 'hard state');
+  const logStartRecord = await readMeta(db, META.logStart, where, 'log start');
+  const snapshotRecord = await readMeta(db, META.snapshot, where, 'snapshot record');
+  const backendRecord = await readMeta(db, META.backend, where, 'backend record');
+
+  const logStart = logStartRecord === undefined ? NO_LOG_START : parseLogStart(logStartRecord, where);
+  const entries: Entry[] = [];
+  let staleEntries = 0;
+  let expected = logStart.index + 1;
+  let previousTerm: number = logStart.term;
+  const iterator = db.iterator({ gte: ENTRY_KEYS_START, lt: ENTRY_KEYS_END });
+  try {
+    for (;;) {
+      let batch: [Buffer, Buffer][];
+      try {
+        batch = await iterator.nextv(1000);
+      } catch (error) {
+        throw corrupt(where, `entry ${expected}`, `LevelDB could not read it (${(error as Error).message})`);
+      }
+      if (batch.length === 0) break;
+      for (const [key, value] of batch) {
+        const at = entryIndexOf(key);
+        if (at < 0) throw corrupt(where, `key ${key.toString('hex')}`, 'not an entry key inside the entry key range');
+        if (at <= logStart.index) {
+          staleEntries++;
+          continue;
+        }
+        if (at !== expected) throw corrupt(where, `entry ${expected}`, `missing (the next stored entry is ${at})`);
+        const entry = decodeEntry(value, where, at);
+        if (entry.term < previousTerm) throw corrupt(where, `entry ${at}`, `term ${entry.term} is lower than the term ${previousTerm} before it`);
+        previousTerm = entry.term;
+        entries.push(entry);
+        expected++;
+      }
+    }
+  } finally {
+    await iterator.close();
+  }
+
+  const initialized = format !== undefined;
+  if (initialized && format !== FORMAT_VERSION) {
+    throw corrupt(where, 'format record', `format ${String(format)}, this version reads format ${FORMAT_VERSION}`);
+  }
+  if (!initialized && (hardStateRecord !== undefined || entries.length > 0 || snapshotRecord !== undefined)) {
+    throw corrupt(where, 'format record', 'missing, but the database holds Raft state');
+  }
+  const hardState = hardStateRecord === undefined ? { term: term(0), vote: nodeId(''), commit: index(0) } : parseHardState(hardStateRecord, where);
+  const snapshot = snapshotRecord === undefined ? null : parseSnapshotRecord(snapshotRecord, where);
+  const backend = backendRecord === undefined ? FIRST_BACKEND : parseBackendRecord(backendRecord, where);
+  const lastIndex = logStart.index + entries.length;
+  const snapshotIndex = snapshot?.meta.index ?? 0;
+  const durableEnd = Math.max(lastIndex, snapshotIndex);
+  if (hardState.commit > durableEnd) throw corrupt(where, 'hard state', `commit index ${hardState.commit} is beyond the last stored entry ${durableEnd}`);
+  if (backend.appliedIndex > Math.max(hardState.commit, snapshotIndex)) {
+    throw corrupt(where, 'backend record', `applied index ${backend.appliedIndex} is beyond the commit index ${hardState.commit}`);
+  }
+  if (snapshot !== null && snapshot.meta.index > backend.appliedIndex) {
+    throw corrupt(where, 'snapshot record', `snapshot index ${snapshot.meta.index} is beyond the applied index ${backend.appliedIndex}`);
+  }
+  if (snapshot !== null && logStart.index > snapshot.meta.index) {
+    throw corrupt(where, 'log start', `log compacted through ${logStart.index}, past the snapshot at ${snapshot.meta.index}`);
+  }
+  if (snapshot === null && logStart.index > 0) throw corrupt(where, 'log start', `log compacted through ${logStart.index} but no snapshot is recorded`);
+  let bytesSinceSnapshot = 0;
+  for (const entry of entries) if (entry.index > snapshotIndex) bytesSinceSnapshot += entry.data.length;
+  return { initialized, hardState, logStart, entries, snapshot, backend, staleEntries, bytesSinceSnapshot };
+}
+
+async function readMeta(db: Db, key: Buffer, where: string, what: string): Promise<unknown> {
+  let value: Buffer | undefined;
+  try {
+    value = await db.get(key);
+  } catch (error) {
+    throw corrupt(where, what, `LevelDB could not read it (${(error as Error).message})`);
+  }
+  return value === undefined ? undefined : decodeRecord(value, where, what);
+}
+
+function parseHardState(fields: unknown, where: string): HardState {
+  const [t, vote, commit] = fieldsOf(fields, 3, where, 'hard state');
+  if (!isCount(t) || typeof vote !== 'string' || !isCount(commit)) throw corrupt(where, 'hard state', 'fields of the wrong type');
+  return { term: term(t), vote: nodeId(vote), commit: index(commit) };
+}
+
+function parseLogStart(fields: unknown, where: string): LogStart {
+  const [at, t] = fieldsOf(fields, 2, where, 'log start');
+  if (!isCount(at) || !isCount(t)) throw corrupt(where, 'log start', 'fields of the wrong type');
+  return { index: index(at), term: term(t) };
+}
+
+function parseSnapshotRecord(fields: unknown, where: string): SnapshotRecord {
+  const [at, t, voters, learners, sizeBytes, file, checksum] = fieldsOf(fields, 7, where, 'snapshot record');
+  if (!isCount(at) || !isCount(t) || !isNames(voters) || !isNames(learners) || !isCount(sizeBytes) || typeof file !== 'string' || !isCount(checksum)) {
+    throw corrupt(where, 'snapshot record', 'fields of the wrong type');
+  }
+  const config: ClusterConfig = { voters: voters.map(nodeId), learners: learners.map(nodeId) };
+  return { meta: { index: index(at), term: term(t), config, sizeBytes }, file, checksum };
+}
+
+export function decodeBackendRecord(value: Uint8Array, where: string): BackendRecord {
+  return parseBackendRecord(decodeRecord(value, where, 'backend record'), where);
+}
+
+function parseBackendRecord(fields: unknown, where: string): BackendRecord {
+  const [generation, applied, appliedTerm] = fieldsOf(fields, 3, where, 'backend record');
+  if (!isCount(generation) || generation === 0 || !isCount(applied) || !isCount(appliedTerm)) throw corrupt(where, 'backend record', 'fields of the wrong type');
+  return { generation, appliedIndex: index(applied), appliedTerm: term(appliedTerm) };
+}
+
+function fieldsOf(fields: unknown, count: number, where: string, what: string): unknown[] {
+  if (!Array.isArray(fields) || fields.length !== count) throw corrupt(where, what, `expected ${count} fields`);
+  return fields;
+}
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isNames = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
