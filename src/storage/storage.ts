@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { storageLimits, type StorageLimits } from '../limits.js';
 import { index, type Entry, type HardState, type Index, type Ready, type RestoredState, type SnapshotMeta, type Term } from '../raft/types.js';
 import { Backend, type BatchOp } from './backend.js';
+import { snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
 import { corrupt, StorageError } from './errors.js';
 import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
-import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import { readSnapshotFile } from './snapshot-file.js';
 import { SnapshotDirectory, snapshotFileName } from './snapshots.js';
 import {
   decodeBackendRecord,
@@ -62,14 +63,8 @@ export interface StorageStats {
   readonly compactions: number;
 }
 
-/** A snapshot file written here, not yet recorded (the core's createSnapshot gives its metadata). */
-export interface TakenSnapshot {
-  readonly index: Index;
-  readonly term: Term;
-  readonly file: string;
-  readonly sizeBytes: number;
-  readonly checksum: number;
-}
+
+export type { TakenSnapshot };
 
 export class NodeStorage {
   readonly backend: Backend;
@@ -304,31 +299,12 @@ export class NodeStorage {
       const stored = await this.db.get(META.backend, { snapshot: view });
       // The backend record inside the view is the one the view's data is applied to.
       const inView = stored === undefined ? record : decodeBackendRecord(stored, this.dbPath);
-      const at = { index: inView.appliedIndex, term: inView.appliedTerm };
-      if (at.index === 0 || at.index <= (this.snapshotRecord?.meta.index ?? 0)) return null;
+      if (inView.appliedIndex === 0 || inView.appliedIndex <= (this.snapshotRecord?.meta.index ?? 0)) return null;
       this.bytesSinceSnapshot = 0;
-      const temporary = this.snapshots.temporaryPath(at);
-      const prefix = backendPrefix(inView.generation);
-      const db = this.db;
-      const strip = prefix.length;
-      async function* pairs(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
-        const iterator = db.iterator({ gte: prefix, lt: prefixEnd(prefix), snapshot: view });
-        try {
-          for (;;) {
-            const rows = await iterator.nextv(1000);
-            if (rows.length === 0) return;
-            yield rows.map(([key, value]) => [key.subarray(strip), value]);
-          }
-        } finally {
-          await iterator.close();
-        }
-      }
-      const written = await writeSnapshotFile(temporary, at, pairs(), this.limits);
-      this.crashPoint('snapshot:file-written');
-      const file = await this.snapshots.publish(temporary, at);
+      const taken = await snapshotBackend(this.db, view, inView, this.snapshots, this.limits, () => this.crashPoint('snapshot:file-written'));
       this.crashPoint('snapshot:published');
       this.counters.snapshotsTaken++;
-      return { index: at.index, term: at.term, file, sizeBytes: written.sizeBytes, checksum: written.checksum };
+      return taken;
     } finally {
       await view.close();
       this.snapshotInProgress = false;

@@ -1,0 +1,49 @@
+// Streams the backend, as one LevelDB snapshot sees it, into a snapshot file (temporary name, fsync, rename,
+// directory fsync). Used when the log has grown (NodeStorage.takeSnapshot) and by `conclave repair`.
+
+import type { AbstractSnapshot } from 'abstract-level';
+import type { StorageLimits } from '../limits.js';
+import type { Index, Term } from '../raft/types.js';
+import { backendPrefix, prefixEnd } from './keys.js';
+import { writeSnapshotFile } from './snapshot-file.js';
+import type { SnapshotDirectory } from './snapshots.js';
+import type { BackendRecord, Db } from './wal.js';
+
+/** A snapshot file written here, not yet recorded (the core's createSnapshot gives its metadata). */
+export interface TakenSnapshot {
+  readonly index: Index;
+  readonly term: Term;
+  readonly file: string;
+  readonly sizeBytes: number;
+  readonly checksum: number;
+}
+
+export async function snapshotBackend(
+  db: Db,
+  view: AbstractSnapshot,
+  backend: BackendRecord,
+  snapshots: SnapshotDirectory,
+  limits: StorageLimits,
+  afterWrite: () => void = () => {},
+): Promise<TakenSnapshot> {
+  const at = { index: backend.appliedIndex, term: backend.appliedTerm };
+  const prefix = backendPrefix(backend.generation);
+  const strip = prefix.length;
+  async function* pairs(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
+    const iterator = db.iterator({ gte: prefix, lt: prefixEnd(prefix), snapshot: view });
+    try {
+      for (;;) {
+        const rows = await iterator.nextv(1000);
+        if (rows.length === 0) return;
+        yield rows.map(([key, value]) => [key.subarray(strip), value]);
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+  const temporary = snapshots.temporaryPath(at);
+  const written = await writeSnapshotFile(temporary, at, pairs(), limits);
+  afterWrite();
+  const file = await snapshots.publish(temporary, at);
+  return { index: at.index, term: at.term, file, sizeBytes: written.sizeBytes, checksum: written.checksum };
+}
