@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { formatConfigErrors, resolveServerConfig, serverFlagSpecs, type Env, type RawFlags } from '../src/server/config.js';
 import { parseUrlList } from '../src/util/urls.js';
+import { runRepair } from './repair.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -99,9 +100,10 @@ function handleCommon(name: string, parsed: Parsed, io: CliIo): number | undefin
 }
 
 export async function runConclave(args: readonly string[], io: CliIo): Promise<number> {
+  if (args[0] === 'repair') return runRepair(args.slice(1), io);
   let parser = baseParser('conclave', io)
     .usage(
-      '$0 [flags]\n\n' +
+      '$0 [flags]\n$0 repair --data-dir DIR [--confirm]   (see "conclave repair --help")\n\n' +
         'Runs one member of a Conclave cluster. Every flag may also be set through the environment variable ' +
         'shown with it; a flag given on the command line wins over the environment.',
     )

@@ -7,7 +7,8 @@ import type { Index, Term } from '../raft/types.js';
 import { backendPrefix, prefixEnd } from './keys.js';
 import { writeSnapshotFile } from './snapshot-file.js';
 import type { SnapshotDirectory } from './snapshots.js';
-import type { BackendRecord, Db } from './wal.js';
+import type { Db } from './leveldb.js';
+import type { BackendRecord } from './wal.js';
 
 /** A snapshot file written here, not yet recorded (the core's createSnapshot gives its metadata). */
 export interface TakenSnapshot {

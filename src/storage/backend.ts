@@ -7,7 +7,8 @@ import { storageLimits, type StorageLimits } from '../limits.js';
 import type { Index, Term } from '../raft/types.js';
 import { StorageError } from './errors.js';
 import { backendPrefix, META, prefixEnd } from './keys.js';
-import type { BackendRecord, Db } from './wal.js';
+import type { Db } from './leveldb.js';
+import type { BackendRecord } from './wal.js';
 import { encodeBackendRecord } from './wal.js';
 
 export interface KeyValue {

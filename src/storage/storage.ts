@@ -3,12 +3,12 @@
 // changes, takes and installs snapshots, compacts the log, and at start-up recovers what the core needs,
 // refusing a damaged log rather than serving wrong data.
 
-import { ClassicLevel } from 'classic-level';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { storageLimits, type StorageLimits } from '../limits.js';
 import { index, type Entry, type HardState, type Index, type Ready, type RestoredState, type SnapshotMeta, type Term } from '../raft/types.js';
 import { Backend, type BatchOp } from './backend.js';
+import { database, type Db } from './leveldb.js';
 import { snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
 import { corrupt, StorageError } from './errors.js';
 import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
@@ -25,7 +25,6 @@ import {
   encodeSnapshotRecord,
   recoverLog,
   type BackendRecord,
-  type Db,
   type LogStart,
   type SnapshotRecord,
 } from './wal.js';
@@ -133,7 +132,7 @@ export class NodeStorage {
     const snapshots = new SnapshotDirectory(join(memberDir, 'snap'));
     await mkdir(memberDir, { recursive: true });
     await snapshots.init();
-    const db: Db = new ClassicLevel<Buffer, Buffer>(dbPath, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db = database(dbPath);
     try {
       await db.open();
     } catch (error) {

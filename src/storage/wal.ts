@@ -1,7 +1,6 @@
 // The Raft log's records in LevelDB: entries, hard state, the compaction point and the latest snapshot's
 // metadata, and the start-up scan that recovers them and refuses a damaged log.
 
-import type { ClassicLevel } from 'classic-level';
 import {
   index,
   nodeId,
@@ -14,10 +13,10 @@ import {
   type Term,
 } from '../raft/types.js';
 import { corrupt } from './errors.js';
+import type { Db } from './leveldb.js';
 import { ENTRY_KEYS_END, ENTRY_KEYS_START, entryIndexOf, META } from './keys.js';
 import { decodeRecord, encodeRecord } from './record.js';
 
-export type Db = ClassicLevel<Buffer, Buffer>;
 
 /** Index and term of the entry just before the first stored entry (0/0 for a log that was never compacted). */
 export interface LogStart {
@@ -106,13 +105,14 @@ export interface RecoveredLog {
  * beyond the log) throws ErrCorrupt naming `where` and the record: the member must not start on it.
  */
 export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
-  const format = await readMeta(db, META.format, where, 'format record');
+  const formatValue = await readMeta(db, META.format, where, 'format record');
+  const format = formatValue === undefined ? undefined : decodeRecord(formatValue, where, 'format record');
   const hardStateRecord = await readMeta(db, META.hardState, where, 'hard state');
   const logStartRecord = await readMeta(db, META.logStart, where, 'log start');
   const snapshotRecord = await readMeta(db, META.snapshot, where, 'snapshot record');
   const backendRecord = await readMeta(db, META.backend, where, 'backend record');
 
-  const logStart = logStartRecord === undefined ? NO_LOG_START : parseLogStart(logStartRecord, where);
+  const logStart = logStartRecord === undefined ? NO_LOG_START : decodeLogStart(logStartRecord, where);
   const entries: Entry[] = [];
   let staleEntries = 0;
   let expected = logStart.index + 1;
@@ -153,9 +153,9 @@ export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
   if (!initialized && (hardStateRecord !== undefined || entries.length > 0 || snapshotRecord !== undefined)) {
     throw corrupt(where, 'format record', 'missing, but the database holds Raft state');
   }
-  const hardState = hardStateRecord === undefined ? { term: term(0), vote: nodeId(''), commit: index(0) } : parseHardState(hardStateRecord, where);
-  const snapshot = snapshotRecord === undefined ? null : parseSnapshotRecord(snapshotRecord, where);
-  const backend = backendRecord === undefined ? FIRST_BACKEND : parseBackendRecord(backendRecord, where);
+  const hardState = hardStateRecord === undefined ? { term: term(0), vote: nodeId(''), commit: index(0) } : decodeHardState(hardStateRecord, where);
+  const snapshot = snapshotRecord === undefined ? null : decodeSnapshotRecord(snapshotRecord, where);
+  const backend = backendRecord === undefined ? FIRST_BACKEND : decodeBackendRecord(backendRecord, where);
   const lastIndex = logStart.index + entries.length;
   const snapshotIndex = snapshot?.meta.index ?? 0;
   const durableEnd = Math.max(lastIndex, snapshotIndex);
@@ -175,14 +175,12 @@ export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
   return { initialized, hardState, logStart, entries, snapshot, backend, staleEntries, bytesSinceSnapshot };
 }
 
-async function readMeta(db: Db, key: Buffer, where: string, what: string): Promise<unknown> {
-  let value: Buffer | undefined;
+async function readMeta(db: Db, key: Buffer, where: string, what: string): Promise<Buffer | undefined> {
   try {
-    value = await db.get(key);
+    return await db.get(key);
   } catch (error) {
     throw corrupt(where, what, `LevelDB could not read it (${(error as Error).message})`);
   }
-  return value === undefined ? undefined : decodeRecord(value, where, what);
 }
 
 function parseHardState(fields: unknown, where: string): HardState {
@@ -208,6 +206,18 @@ function parseSnapshotRecord(fields: unknown, where: string): SnapshotRecord {
 
 export function decodeBackendRecord(value: Uint8Array, where: string): BackendRecord {
   return parseBackendRecord(decodeRecord(value, where, 'backend record'), where);
+}
+
+export function decodeHardState(value: Uint8Array, where: string): HardState {
+  return parseHardState(decodeRecord(value, where, 'hard state'), where);
+}
+
+export function decodeLogStart(value: Uint8Array, where: string): LogStart {
+  return parseLogStart(decodeRecord(value, where, 'log start'), where);
+}
+
+export function decodeSnapshotRecord(value: Uint8Array, where: string): SnapshotRecord {
+  return parseSnapshotRecord(decodeRecord(value, where, 'snapshot record'), where);
 }
 
 function parseBackendRecord(fields: unknown, where: string): BackendRecord {
