@@ -152,11 +152,10 @@ export class RaftLoop {
     if (meta.index !== taken.index) return;
     if (meta.term !== taken.term) throw new Error(`snapshot at ${taken.index} has term ${taken.term} in storage but ${meta.term} in the log`);
     await storage.recordSnapshot(meta, taken);
-    const compactTo = meta.index - this.catchUpEntries;
-    if (compactTo >= node.status().firstIndex) {
-      node.compactLog(index(compactTo));
-      await storage.compactLog(index(compactTo));
-    }
+    // The core's log may start later than the stored one (after a restart it starts at the snapshot).
+    const compactTo = index(meta.index - this.catchUpEntries);
+    if (compactTo >= node.status().firstIndex) node.compactLog(compactTo);
+    if (compactTo >= storage.firstIndex) await storage.compactLog(compactTo);
   }
 
   private fail(error: Error): void {
