@@ -50,6 +50,8 @@ export const storageLimits = {
   maxStagedApplyBytes: 16 * 1024 * 1024,
   /** Longest time applied changes stay staged in memory before they are written on their own. */
   stagedApplyFlushMs: 20,
+  /** Snapshot files held open for sending chunks at once (a leader sends one, or two while a newer one replaces it). */
+  maxOpenSnapshotFiles: 4,
   /** Largest key of the backend. */
   maxBackendKeyBytes: 64 * 1024,
 } as const;

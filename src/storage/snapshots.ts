@@ -4,12 +4,21 @@
 
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { storageLimits } from '../limits.js';
 import type { SnapshotMeta } from '../raft/types.js';
 import { StorageError } from './errors.js';
 
 const SNAPSHOT_SUFFIX = '.snap';
 const TEMPORARY_SUFFIX = '.tmp';
 const INCOMING_SUFFIX = '.incoming';
+
+async function closeQuietly(handle: Promise<FileHandle>): Promise<void> {
+  try {
+    await (await handle).close();
+  } catch {
+    // Not opened, or already closed: nothing to release.
+  }
+}
 
 const hex16 = (n: number): string => n.toString(16).padStart(16, '0');
 
@@ -29,9 +38,12 @@ export async function fsyncDirectory(dir: string): Promise<void> {
 
 export class SnapshotDirectory {
   private incoming: { meta: SnapshotMeta; file: FileHandle; path: string } | null = null;
-  private readers = new Map<string, FileHandle>();
+  private readers = new Map<string, Promise<FileHandle>>();
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly maxOpenReaders: number = storageLimits.maxOpenSnapshotFiles,
+  ) {}
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -56,20 +68,7 @@ export class SnapshotDirectory {
 
   /** Bytes [offset, offset + length) of a stored snapshot file, to send to a follower. */
   async readChunk(file: string, offset: number, length: number): Promise<Uint8Array> {
-    let handle = this.readers.get(file);
-    if (handle === undefined) {
-      try {
-        handle = await open(this.path(file), 'r');
-      } catch (error) {
-        throw new StorageError('ErrSnapshotNotFound', `snapshot file ${this.path(file)}: ${(error as Error).message}`);
-      }
-      if (this.readers.size >= 4) {
-        const [oldestName, oldest] = this.readers.entries().next().value as [string, FileHandle];
-        this.readers.delete(oldestName);
-        await oldest.close();
-      }
-      this.readers.set(file, handle);
-    }
+    const handle = await this.reader(file);
     const out = Buffer.allocUnsafe(length);
     let read = 0;
     while (read < length) {
@@ -78,6 +77,24 @@ export class SnapshotDirectory {
       read += bytesRead;
     }
     return out;
+  }
+
+  /** An open handle on a snapshot file; chunks read concurrently share one (the promise is cached, not the handle). */
+  private reader(file: string): Promise<FileHandle> {
+    let handle = this.readers.get(file);
+    if (handle === undefined) {
+      if (this.readers.size >= this.maxOpenReaders) {
+        const [oldestName, oldest] = this.readers.entries().next().value as [string, Promise<FileHandle>];
+        this.readers.delete(oldestName);
+        void closeQuietly(oldest);
+      }
+      handle = open(this.path(file), 'r').catch((error: Error) => {
+        this.readers.delete(file);
+        throw new StorageError('ErrSnapshotNotFound', `snapshot file ${this.path(file)}: ${error.message}`);
+      });
+      this.readers.set(file, handle);
+    }
+    return handle;
   }
 
   /**
@@ -131,7 +148,7 @@ export class SnapshotDirectory {
       const reader = this.readers.get(name);
       if (reader !== undefined) {
         this.readers.delete(name);
-        await reader.close();
+        await closeQuietly(reader);
       }
       await rm(path, { force: true });
       removed.push(name);
@@ -146,7 +163,7 @@ export class SnapshotDirectory {
 
   async close(): Promise<void> {
     await this.dropIncoming(false);
-    for (const handle of this.readers.values()) await handle.close();
+    for (const handle of this.readers.values()) await closeQuietly(handle);
     this.readers.clear();
   }
 

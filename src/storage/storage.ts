@@ -129,7 +129,7 @@ export class NodeStorage {
     const limits: StorageLimits = { ...storageLimits, ...options.limits };
     const memberDir = join(options.dataDir, 'member');
     const dbPath = join(memberDir, 'db');
-    const snapshots = new SnapshotDirectory(join(memberDir, 'snap'));
+    const snapshots = new SnapshotDirectory(join(memberDir, 'snap'), limits.maxOpenSnapshotFiles);
     await mkdir(memberDir, { recursive: true });
     await snapshots.init();
     const db = database(dbPath);
