@@ -43,7 +43,13 @@ export async function snapshotBackend(
     }
   }
   const temporary = snapshots.temporaryPath(at);
-  const written = await writeSnapshotFile(temporary, at, pairs(), limits);
+  let written: Awaited<ReturnType<typeof writeSnapshotFile>>;
+  try {
+    written = await writeSnapshotFile(temporary, at, pairs(), limits);
+  } catch (error) {
+    await snapshots.abandon(temporary);
+    throw error;
+  }
   afterWrite();
   const file = await snapshots.publish(temporary, at);
   return { index: at.index, term: at.term, file, sizeBytes: written.sizeBytes, checksum: written.checksum };

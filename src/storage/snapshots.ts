@@ -39,6 +39,8 @@ export async function fsyncDirectory(dir: string): Promise<void> {
 export class SnapshotDirectory {
   private incoming: { meta: SnapshotMeta; file: FileHandle; path: string } | null = null;
   private readers = new Map<string, Promise<FileHandle>>();
+  /** Temporary files being written now (the others were left by a crash). */
+  private readonly writing = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -53,17 +55,29 @@ export class SnapshotDirectory {
     return join(this.dir, file);
   }
 
-  /** A temporary path for a snapshot being written here. */
+  /** A temporary path for a snapshot about to be written here; pruning leaves it alone until publish or abandon. */
   temporaryPath(at: { readonly index: number; readonly term: number }): string {
-    return this.path(snapshotFileName(at) + TEMPORARY_SUFFIX);
+    const path = this.path(snapshotFileName(at) + TEMPORARY_SUFFIX);
+    this.writing.add(path);
+    return path;
   }
 
   /** Gives a fsynced temporary file its final name, durably. Returns the final file name. */
   async publish(temporary: string, at: { readonly index: number; readonly term: number }): Promise<string> {
     const name = snapshotFileName(at);
-    await rename(temporary, this.path(name));
+    try {
+      await rename(temporary, this.path(name));
+    } finally {
+      this.writing.delete(temporary);
+    }
     await fsyncDirectory(this.dir);
     return name;
+  }
+
+  /** Deletes a temporary file whose writing failed. */
+  async abandon(temporary: string): Promise<void> {
+    this.writing.delete(temporary);
+    await rm(temporary, { force: true });
   }
 
   /** Bytes [offset, offset + length) of a stored snapshot file, to send to a follower. */
@@ -141,7 +155,7 @@ export class SnapshotDirectory {
     for (const name of await readdir(this.dir)) {
       const path = this.path(name);
       const stale =
-        name.endsWith(TEMPORARY_SUFFIX) ||
+        (name.endsWith(TEMPORARY_SUFFIX) && !this.writing.has(path)) ||
         (name.endsWith(INCOMING_SUFFIX) && path !== current) ||
         (name.endsWith(SNAPSHOT_SUFFIX) && !keep.includes(name));
       if (!stale) continue;
