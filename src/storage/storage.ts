@@ -80,6 +80,8 @@ export class NodeStorage {
   private snapshotRecord: SnapshotRecord | null;
   private bytesSinceSnapshot: number;
   private writing: Promise<unknown> = Promise.resolve();
+  /** Deletion of a replaced backend generation, in the background. */
+  private cleanup: Promise<unknown> = Promise.resolve();
   private failed: Error | null = null;
   private closed = false;
   private snapshotInProgress = false;
@@ -370,6 +372,7 @@ export class NodeStorage {
     if (this.closed) return;
     this.closed = true;
     await this.writing.catch(() => {});
+    await this.cleanup;
     await this.snapshots.close();
     await this.db.close();
   }
@@ -421,8 +424,10 @@ export class NodeStorage {
     this.bytesSinceSnapshot = 0;
     this.counters.snapshotsInstalled++;
     this.crashPoint('install:switched');
+    // The old generation can hold millions of keys: delete it without holding up later writes (other keys,
+    // so no conflict); a crash before it is done leaves it to the next start-up.
     const old = backendPrefix(previous);
-    await this.db.clear({ gte: old, lt: prefixEnd(old) });
+    this.cleanup = this.cleanup.then(() => this.db.clear({ gte: old, lt: prefixEnd(old) })).catch(() => {});
     await this.pruneSnapshots();
   }
 
