@@ -71,6 +71,9 @@ export class RaftLoop {
         if (this.takenSnapshot !== null) await this.recordTakenSnapshot(this.takenSnapshot);
         if (node.hasReady()) {
           await this.handle();
+          // Checked after every Ready, not only when the loop goes idle: under sustained load it never does. Not
+          // while a taken snapshot waits to be recorded (until then the storage still finds one due).
+          if (this.takenSnapshot === null && storage.snapshotDue()) this.startSnapshot();
           continue;
         }
         if (this.flushDue || storage.backend.stagedByteCount >= this.maxStagedBytes) {
