@@ -9,6 +9,7 @@ import { storageLimits, type StorageLimits } from '../limits.js';
 import { index, type Entry, type HardState, type Index, type Ready, type RestoredState, type SnapshotMeta, type Term } from '../raft/types.js';
 import { Backend, type BatchOp } from './backend.js';
 import { database, type Db } from './leveldb.js';
+import { checkDatabaseFiles } from './leveldb-files.js';
 import { snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
 import { corrupt, StorageError } from './errors.js';
 import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
@@ -134,6 +135,8 @@ export class NodeStorage {
     const snapshots = new SnapshotDirectory(join(memberDir, 'snap'), limits.maxOpenSnapshotFiles);
     await mkdir(memberDir, { recursive: true });
     await snapshots.init();
+    // Before LevelDB opens the files: it would drop a damaged log record silently, and never checks its tables.
+    await checkDatabaseFiles(dbPath);
     const db = database(dbPath);
     try {
       await db.open();
