@@ -42,10 +42,10 @@ export const storageLimits = {
   maxSnapshotBlockBytes: 64 * 1024 * 1024,
   /** Largest snapshot a follower accepts from a leader. */
   maxSnapshotBytes: 64 * 1024 * 1024 * 1024,
+  /** Bytes LevelDB reads ahead per round trip while a snapshot is written (its default of 16 KiB is a few dozen keys). */
+  snapshotReadAheadBytes: 1024 * 1024,
   /** Bytes of key-value pairs per write batch while a received snapshot is loaded into the backend. */
   installBatchBytes: 4 * 1024 * 1024,
-  /** Log entries deleted per write batch when the log is compacted. */
-  compactionBatchEntries: 10_000,
   /** Applied changes staged in memory (bytes of keys and values) before they are written without waiting for the next Ready. */
   maxStagedApplyBytes: 16 * 1024 * 1024,
   /** Longest time applied changes stay staged in memory before they are written on their own. */

@@ -61,6 +61,8 @@ export class RaftLoop {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     await this.idle;
     while (this.snapshotTaking) await new Promise((resolve) => setTimeout(resolve, 5));
+    // A snapshot that finished meanwhile is recorded: its file is written, and the log can be compacted.
+    if (this.takenSnapshot !== null) await this.recordTakenSnapshot(this.takenSnapshot).catch(() => {});
     await this.options.storage.flushApplied().catch(() => {});
   }
 
@@ -136,7 +138,7 @@ export class RaftLoop {
     this.options.storage.takeSnapshot().then(
       (taken) => {
         this.snapshotTaking = false;
-        if (taken === null || this.stopped) return;
+        if (taken === null) return;
         this.takenSnapshot = taken;
         this.kick();
       },

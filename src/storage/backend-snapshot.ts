@@ -31,7 +31,7 @@ export async function snapshotBackend(
   const prefix = backendPrefix(backend.generation);
   const strip = prefix.length;
   async function* pairs(): AsyncGenerator<[Uint8Array, Uint8Array][]> {
-    const iterator = db.iterator({ gte: prefix, lt: prefixEnd(prefix), snapshot: view });
+    const iterator = db.iterator({ gte: prefix, lt: prefixEnd(prefix), snapshot: view, highWaterMarkBytes: limits.snapshotReadAheadBytes });
     try {
       for (;;) {
         const rows = await iterator.nextv(1000);

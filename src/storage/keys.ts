@@ -11,6 +11,8 @@ export const META = {
   hardState: Buffer.from('mhardstate'),
   /** The compaction point: index and term of the entry before the first stored one. */
   logStart: Buffer.from('mlogstart'),
+  /** Entries through this index are deleted (the deletions after a compaction run in the background). */
+  deletedThrough: Buffer.from('mdeleted'),
   /** The latest snapshot: its metadata and file name. */
   snapshot: Buffer.from('msnapshot'),
   /** The backend generation in use and the index/term applied to it. */

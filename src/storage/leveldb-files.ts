@@ -3,49 +3,81 @@
 // (paranoid_checks is off: a damaged record is dropped, with the rest of its block, and the database opens
 // without it), and classic-level exposes neither option. A flipped bit would then come back as a lost write, a
 // missing or renamed key, an empty database, or an assertion that aborts the process. So start-up reads every
-// log record and every table block and checks it against LevelDB's own CRC-32C, refusing damage with ErrCorrupt
-// naming the file and the offset. Only the files LevelDB would read are checked: the manifest CURRENT names,
-// the tables it lists as live, the logs it would replay (not what a crash left for LevelDB to delete).
+// log record and table block it has not checked before and checks it against LevelDB's own CRC-32C, refusing
+// damage with ErrCorrupt naming the file and the offset. Only the files LevelDB would read are checked: the
+// manifest CURRENT names, the tables it lists as live, the logs it would replay (not what a crash left for
+// LevelDB to delete).
+//
+// Tables never change once written, so each is checked once: NodeStorage keeps the list of checked tables
+// beside the database and checks new ones in the background while it runs (after each snapshot and at close),
+// so that a start reads LevelDB's logs and the few tables written since, not the whole database.
 //
 // Accepted, as LevelDB accepts it: a log whose last record (or header) is cut short by the end of the file, the
 // write a crash interrupted; nothing in it was acknowledged. (A damaged length field of the very last record
-// looks the same, and loses that record: the one damage this cannot tell from a torn write.) Start-up reads the whole database once for this
-// (CRC-32C in JavaScript runs at a few hundred MB/s).
+// looks the same, and loses that record: the one damage this cannot tell from a torn write.) CRC-32C in
+// JavaScript runs at a few hundred MB/s.
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrupt } from './errors.js';
 
+/** Tables already checked, as `<number>:<size>`: a table never changes once written, so it is checked once. */
+export type VerifiedTables = ReadonlySet<string>;
+
+export interface CheckOptions {
+  /** Tables checked before: skipped. */
+  readonly verified?: VerifiedTables;
+  /**
+   * While LevelDB runs: check only tables (its logs are being appended to), and skip a listed table that is
+   * gone (LevelDB deletes tables it has compacted away).
+   */
+  readonly whileOpen?: boolean;
+}
+
 /**
  * Checks the files of the LevelDB database at `dbPath` that LevelDB would read: its manifest (named by
- * CURRENT), every table the manifest lists as live (and that its size is the recorded one), and every log it
- * would replay. Files a crash left behind and LevelDB ignores (an unfinished table, an obsolete log) are not
- * read. A directory without a CURRENT file is no database yet (LevelDB creates one, or reports what is wrong).
+ * CURRENT), every table the manifest lists as live (and that its size is the recorded one) that is not in
+ * `verified`, and every log it would replay. Files a crash left behind and LevelDB ignores (an unfinished
+ * table, an obsolete log) are not read. A directory without a CURRENT file is no database yet (LevelDB creates
+ * one, or reports what is wrong). Returns the live tables, all checked now.
  */
-export async function checkDatabaseFiles(dbPath: string): Promise<void> {
+export async function checkDatabaseFiles(dbPath: string, options: CheckOptions = {}): Promise<Set<string>> {
+  const checked = new Set<string>();
   let current: string;
   try {
     current = await readFile(join(dbPath, 'CURRENT'), 'latin1');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return checked;
     throw error;
   }
   const manifestName = current.endsWith('\n') ? current.slice(0, -1) : '';
-  if (!/^MANIFEST-\d+$/.test(manifestName)) return; // LevelDB refuses it with its own message
+  if (!/^MANIFEST-\d+$/.test(manifestName)) return checked; // LevelDB refuses it with its own message
   const manifestPath = join(dbPath, manifestName);
   const manifest = await readIfPresent(manifestPath);
-  if (manifest === null) return; // likewise
+  if (manifest === null) return checked; // likewise (or, while open, a manifest just replaced)
   const live = readManifest(manifestPath, manifest);
   const names = await readdir(dbPath);
   for (const [number, size] of live.tables) {
+    const id = `${number}:${size}`;
+    if (options.verified?.has(id) === true) {
+      checked.add(id);
+      continue;
+    }
     const base = String(number).padStart(6, '0');
     const name = names.includes(`${base}.ldb`) ? `${base}.ldb` : names.includes(`${base}.sst`) ? `${base}.sst` : null;
-    if (name === null) throw corrupt(join(dbPath, `${base}.ldb`), 'table', `missing (listed as live by ${manifestName})`);
+    if (name === null) {
+      if (options.whileOpen === true) continue;
+      throw corrupt(join(dbPath, `${base}.ldb`), 'table', `missing (listed as live by ${manifestName})`);
+    }
     const path = join(dbPath, name);
-    const data = await readFile(path);
+    const data = await readIfPresent(path);
+    if (data === null && options.whileOpen === true) continue;
+    if (data === null) throw corrupt(path, 'table', `missing (listed as live by ${manifestName})`);
     if (data.length !== size) throw corrupt(path, 'table', `${data.length} bytes on disk, ${size} recorded in ${manifestName}`);
     checkTable(path, data);
+    checked.add(id);
   }
+  if (options.whileOpen === true) return checked;
   for (const name of names.sort()) {
     const match = /^(\d+)\.log$/.exec(name);
     if (match === null) continue;
@@ -55,6 +87,24 @@ export async function checkDatabaseFiles(dbPath: string): Promise<void> {
     const data = await readIfPresent(path);
     if (data !== null) forEachLogRecord(path, data);
   }
+  return checked;
+}
+
+/** The record of verified tables kept beside the database; missing or unreadable, nothing counts as verified. */
+export async function readVerifiedTables(path: string): Promise<Set<string>> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed.every((id) => typeof id === 'string')) return new Set(parsed as string[]);
+  } catch {
+    // Absent or damaged: every table is checked again, which is only slower.
+  }
+  return new Set();
+}
+
+/** Replaces the record of verified tables (not fsynced: losing it only means checking the tables again). */
+export async function writeVerifiedTables(path: string, tables: ReadonlySet<string>): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify([...tables]));
+  await rename(`${path}.tmp`, path);
 }
 
 async function readIfPresent(path: string): Promise<Buffer | null> {

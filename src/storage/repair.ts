@@ -11,6 +11,7 @@ import { index, nodeId, term, type ClusterConfig, type HardState, type SnapshotM
 import { snapshotBackend } from './backend-snapshot.js';
 import { StorageError } from './errors.js';
 import { database, repairDatabaseFiles, type Db } from './leveldb.js';
+import { checkDatabaseFiles } from './leveldb-files.js';
 import { ENTRY_KEYS_END, entryIndexOf, entryKey, META } from './keys.js';
 import { decodeRecord } from './record.js';
 import { verifySnapshotFile } from './snapshot-file.js';
@@ -54,6 +55,16 @@ const REPLACE_MEMBER =
 
 export async function repairStorage(dataDir: string, options: { confirm: boolean; limits?: Partial<StorageLimits> }): Promise<RepairReport> {
   const limits: StorageLimits = { ...storageLimits, ...options.limits };
+  const dbPath = join(dataDir, 'member', 'db');
+  // LevelDB's own files first, every table (a start skips the tables it checked before), and before anything
+  // opens the database: that would drop a damaged log record for good.
+  try {
+    await checkDatabaseFiles(dbPath);
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    const refusal = `LevelDB's own files are damaged (${error.message}); ${REPLACE_MEMBER}`;
+    return { healthy: false, findings: [], refusal, repaired: false, startError: error.message };
+  }
   let startError: string;
   try {
     const storage = await NodeStorage.open({ dataDir, limits });
@@ -63,7 +74,6 @@ export async function repairStorage(dataDir: string, options: { confirm: boolean
     if (!(error instanceof StorageError) || error.code !== 'ErrCorrupt') throw error;
     startError = error.message;
   }
-  const dbPath = join(dataDir, 'member', 'db');
   const snapshots = new SnapshotDirectory(join(dataDir, 'member', 'snap'));
   const findings: RepairFinding[] = [];
   let db = database(dbPath);

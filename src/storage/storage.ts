@@ -9,7 +9,7 @@ import { storageLimits, type StorageLimits } from '../limits.js';
 import { index, type Entry, type HardState, type Index, type Ready, type RestoredState, type SnapshotMeta, type Term } from '../raft/types.js';
 import { Backend, type BatchOp } from './backend.js';
 import { database, type Db } from './leveldb.js';
-import { checkDatabaseFiles } from './leveldb-files.js';
+import { checkDatabaseFiles, readVerifiedTables, writeVerifiedTables } from './leveldb-files.js';
 import { snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
 import { corrupt, StorageError } from './errors.js';
 import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
@@ -19,6 +19,7 @@ import {
   decodeBackendRecord,
   decodeEntry,
   encodeBackendRecord,
+  encodeDeletedThrough,
   encodeEntry,
   encodeFormat,
   encodeHardState,
@@ -66,6 +67,9 @@ export interface StorageStats {
 
 export type { TakenSnapshot };
 
+/** The list of LevelDB tables already checked, beside the database (see leveldb-files.ts). */
+const VERIFIED_TABLES_FILE = 'verified-tables.json';
+
 export class NodeStorage {
   readonly backend: Backend;
   /** What the core needs to restart; undefined for a brand-new member. */
@@ -76,12 +80,17 @@ export class NodeStorage {
   private readonly limits: StorageLimits;
   private hardState: HardState;
   private logStart: LogStart;
+  /** Entries through here are deleted; those from here to logStart are being deleted in the background. */
+  private deletedThrough: Index;
   /** Index of the last stored entry (logStart.index when none). */
   private lastIndex: number;
   private snapshotRecord: SnapshotRecord | null;
   private bytesSinceSnapshot: number;
   private writing: Promise<unknown> = Promise.resolve();
-  /** Deletion of a replaced backend generation, in the background. */
+  private readonly verifiedPath: string;
+  /** LevelDB tables whose checksums were checked (see leveldb-files.ts). */
+  private verifiedTables: Set<string>;
+  /** Deletions and table checks in the background: compacted entries, replaced backend generations. */
   private cleanup: Promise<unknown> = Promise.resolve();
   private failed: Error | null = null;
   private closed = false;
@@ -107,19 +116,25 @@ export class NodeStorage {
       crashPoint: (point: CrashPoint) => void;
       hardState: HardState;
       logStart: LogStart;
+      deletedThrough: Index;
       lastIndex: number;
       snapshot: SnapshotRecord | null;
       backend: BackendRecord;
       bytesSinceSnapshot: number;
       restored: RestoredState | undefined;
+      verifiedPath: string;
+      verified: Set<string>;
     },
   ) {
+    this.verifiedPath = init.verifiedPath;
+    this.verifiedTables = init.verified;
     this.dbPath = init.dbPath;
     this.snapshots = init.snapshots;
     this.limits = init.limits;
     this.crashPoint = init.crashPoint;
     this.hardState = init.hardState;
     this.logStart = init.logStart;
+    this.deletedThrough = init.deletedThrough;
     this.lastIndex = init.lastIndex;
     this.snapshotRecord = init.snapshot;
     this.bytesSinceSnapshot = init.bytesSinceSnapshot;
@@ -136,7 +151,9 @@ export class NodeStorage {
     await mkdir(memberDir, { recursive: true });
     await snapshots.init();
     // Before LevelDB opens the files: it would drop a damaged log record silently, and never checks its tables.
-    await checkDatabaseFiles(dbPath);
+    const verifiedPath = join(memberDir, VERIFIED_TABLES_FILE);
+    const verified = await checkDatabaseFiles(dbPath, { verified: await readVerifiedTables(verifiedPath) });
+    await writeVerifiedTables(verifiedPath, verified);
     const db = database(dbPath);
     try {
       await db.open();
@@ -146,19 +163,15 @@ export class NodeStorage {
     try {
       const log = await recoverLog(db, dbPath);
       if (!log.initialized) await db.put(META.format, encodeFormat(), { sync: true });
-      if (log.staleEntries > 0) await db.clear({ gte: entryKey(0), lte: entryKey(log.logStart.index) });
-      await clearOtherGenerations(db, log.backend.generation);
       if (log.snapshot !== null) await checkSnapshotFile(snapshots, log.snapshot);
-      const snapshotIndex = log.snapshot?.meta.index ?? 0;
-      const lastIndex = log.logStart.index + log.entries.length;
       const restored: RestoredState | undefined =
         log.hardState.term === 0 && log.entries.length === 0 && log.snapshot === null
           ? undefined
           : {
               hardState: log.hardState,
               snapshot: log.snapshot?.meta ?? null,
-              entries: log.entries.filter((entry) => entry.index > snapshotIndex),
-              applied: index(Math.max(log.backend.appliedIndex, snapshotIndex)),
+              entries: log.entries,
+              applied: index(Math.max(log.backend.appliedIndex, log.snapshot?.meta.index ?? 0)),
             };
       const storage = new NodeStorage(db, {
         dbPath,
@@ -167,12 +180,18 @@ export class NodeStorage {
         crashPoint: options.crashPoint ?? (() => {}),
         hardState: log.hardState,
         logStart: log.logStart,
-        lastIndex,
+        deletedThrough: log.deletedThrough,
+        lastIndex: log.lastIndex,
         snapshot: log.snapshot,
         backend: log.backend,
         bytesSinceSnapshot: log.bytesSinceSnapshot,
         restored,
+        verifiedPath,
+        verified,
       });
+      // What a crash interrupted is finished in the background: it may be large, and nothing reads it.
+      storage.deleteCompactedEntries();
+      storage.deleteOtherGenerations();
       await storage.pruneSnapshots();
       return storage;
     } catch (error) {
@@ -243,9 +262,8 @@ export class NodeStorage {
         for (const entry of entries) {
           if (entry.index !== expected) throw new StorageError('ErrCorrupt', `${this.dbPath}: entries not contiguous (${entry.index} after ${expected - 1})`);
           expected++;
-          const value = encodeEntry(entry);
-          entryBytes += value.length;
-          ops.push({ type: 'put', key: entryKey(entry.index), value });
+          entryBytes += entry.data.length;
+          ops.push({ type: 'put', key: entryKey(entry.index), value: encodeEntry(entry) });
         }
         lastIndex = newLast;
       }
@@ -327,6 +345,7 @@ export class NodeStorage {
       this.snapshotRecord = record;
       this.crashPoint('snapshot:recorded');
       await this.pruneSnapshots();
+      this.verifyNewTables();
     });
   }
 
@@ -340,8 +359,10 @@ export class NodeStorage {
   }
 
   /**
-   * Discards the log entries up to `at`, which the recorded snapshot must cover. The new log start is written
-   * atomically with the first deletions; the rest follow in bounded batches (a restart finishes them).
+   * Discards the log entries up to `at`, which the recorded snapshot must cover: the new log start is written
+   * at once (atomically; the entries below it are no longer part of the log), and the entries are deleted in
+   * the background with LevelDB's own range deletion, so that a large compaction never holds up a Ready. A crash
+   * before they are gone leaves them to the next start-up.
    */
   compactLog(at: Index): Promise<void> {
     return this.exclusive(async () => {
@@ -353,21 +374,57 @@ export class NodeStorage {
       const value = await this.db.get(entryKey(at));
       if (value === undefined) throw corrupt(this.dbPath, `entry ${at}`, 'missing');
       const start: LogStart = { index: at, term: decodeEntry(value, this.dbPath, at).term };
-      const from = this.logStart.index + 1;
-      const perBatch = this.limits.compactionBatchEntries;
-      const ops: BatchOp[] = [{ type: 'put', key: META.logStart, value: encodeLogStart(start) }];
-      let next = from;
-      for (; next <= at && ops.length <= perBatch; next++) ops.push({ type: 'del', key: entryKey(next) });
-      await this.writeBatch(ops, false);
+      await this.writeBatch([{ type: 'put', key: META.logStart, value: encodeLogStart(start) }], false);
       this.logStart = start;
       this.crashPoint('compact:marker-written');
-      while (next <= at) {
-        const deletions: BatchOp[] = [];
-        for (; next <= at && deletions.length < perBatch; next++) deletions.push({ type: 'del', key: entryKey(next) });
-        this.crashPoint('compact:deleting');
-        await this.writeBatch(deletions, false);
-      }
       this.counters.compactions++;
+      this.crashPoint('compact:deleting');
+      this.deleteCompactedEntries();
+    });
+  }
+
+  /** Resolves once the background deletions started so far are done (for tests and benchmarks). */
+  async settled(): Promise<void> {
+    await this.writing.catch(() => {});
+    await this.cleanup;
+  }
+
+  /** Deletes the entries between deletedThrough and the log start, then records that they are gone. */
+  private deleteCompactedEntries(): void {
+    this.background(async () => {
+      const through = this.logStart.index;
+      if (through <= this.deletedThrough) return;
+      await this.db.clear({ gt: entryKey(this.deletedThrough), lte: entryKey(through) });
+      // Not fsynced: if it is lost, the deletion is only repeated.
+      await this.db.put(META.deletedThrough, encodeDeletedThrough(through));
+      this.deletedThrough = through;
+    });
+  }
+
+  /**
+   * Deletes the keys of backend generations other than the current one: replaced ones below it (up to millions
+   * of keys), and a half-loaded one above it (an install a crash interrupted).
+   */
+  private deleteOtherGenerations(): void {
+    const current = backendPrefix(this.backend.generation);
+    this.background(async () => {
+      await this.db.clear({ gte: BACKEND_KEYS_START, lt: current });
+      await this.db.clear({ gte: prefixEnd(current), lt: BACKEND_KEYS_END });
+    });
+  }
+
+  /** Checks the LevelDB tables written since the last check; damage stops further writes (the member must stop). */
+  private verifyNewTables(): void {
+    this.background(async () => {
+      this.verifiedTables = await checkDatabaseFiles(this.dbPath, { verified: this.verifiedTables, whileOpen: true });
+      await writeVerifiedTables(this.verifiedPath, this.verifiedTables);
+    });
+  }
+
+  /** Runs `work` after the background work before it; its failure stops further writes (the member must stop). */
+  private background(work: () => Promise<void>): void {
+    this.cleanup = this.cleanup.then(work).catch((error: unknown) => {
+      this.failed ??= error as Error;
     });
   }
 
@@ -375,6 +432,8 @@ export class NodeStorage {
     if (this.closed) return;
     this.closed = true;
     await this.writing.catch(() => {});
+    // The tables written since the last check are checked now, so that the next start need not.
+    if (this.failed === null) this.verifyNewTables();
     await this.cleanup;
     await this.snapshots.close();
     await this.db.close();
@@ -388,6 +447,7 @@ export class NodeStorage {
     this.crashPoint('install:published');
     const generation = this.backend.generation + 1;
     const prefix = backendPrefix(generation);
+    await this.cleanup; // it may still be clearing the generation this loads into
     await this.db.clear({ gte: prefix, lt: prefixEnd(prefix) });
     const path = this.snapshots.path(file);
     let batch = this.db.batch();
@@ -421,16 +481,13 @@ export class NodeStorage {
   }
 
   private async switchToInstalled(installed: { record: SnapshotRecord; backend: BackendRecord }): Promise<void> {
-    const previous = this.backend.generation;
     this.backend.switchTo(installed.backend);
     this.snapshotRecord = installed.record;
     this.bytesSinceSnapshot = 0;
     this.counters.snapshotsInstalled++;
     this.crashPoint('install:switched');
-    // The old generation can hold millions of keys: delete it without holding up later writes (other keys,
-    // so no conflict); a crash before it is done leaves it to the next start-up.
-    const old = backendPrefix(previous);
-    this.cleanup = this.cleanup.then(() => this.db.clear({ gte: old, lt: prefixEnd(old) })).catch(() => {});
+    this.deleteCompactedEntries();
+    this.deleteOtherGenerations();
     await this.pruneSnapshots();
   }
 
@@ -478,12 +535,6 @@ export class NodeStorage {
     if (this.closed) throw new StorageError('ErrStorageClosed', `${this.dbPath}: storage is closed`);
     if (this.failed !== null) throw new StorageError('ErrStorageClosed', `${this.dbPath}: an earlier write failed (${this.failed.message})`);
   }
-}
-
-async function clearOtherGenerations(db: Db, generation: number): Promise<void> {
-  const current = backendPrefix(generation);
-  await db.clear({ gte: BACKEND_KEYS_START, lt: current });
-  await db.clear({ gte: prefixEnd(current), lt: BACKEND_KEYS_END });
 }
 
 async function checkSnapshotFile(snapshots: SnapshotDirectory, record: SnapshotRecord): Promise<void> {

@@ -14,7 +14,7 @@ import {
 } from '../raft/types.js';
 import { corrupt } from './errors.js';
 import type { Db } from './leveldb.js';
-import { ENTRY_KEYS_END, ENTRY_KEYS_START, entryIndexOf, META } from './keys.js';
+import { ENTRY_KEYS_END, entryIndexOf, entryKey, META } from './keys.js';
 import { decodeRecord, encodeRecord } from './record.js';
 
 
@@ -71,6 +71,16 @@ export function encodeLogStart(start: LogStart): Buffer {
   return encodeRecord([start.index, start.term]);
 }
 
+export function encodeDeletedThrough(at: Index): Buffer {
+  return encodeRecord(at);
+}
+
+function decodeDeletedThrough(value: Uint8Array, where: string): Index {
+  const at = decodeRecord(value, where, 'deleted-through record');
+  if (!isCount(at)) throw corrupt(where, 'deleted-through record', 'not an index');
+  return index(at);
+}
+
 export function encodeSnapshotRecord(record: SnapshotRecord): Buffer {
   const { meta } = record;
   return encodeRecord([meta.index, meta.term, meta.config.voters, meta.config.learners, meta.sizeBytes, record.file, record.checksum]);
@@ -90,34 +100,64 @@ export interface RecoveredLog {
   readonly initialized: boolean;
   readonly hardState: HardState;
   readonly logStart: LogStart;
-  /** The stored entries after logStart, contiguous. */
+  /** Entries through this index are known deleted; those up to logStart after it are left by an interrupted compaction. */
+  readonly deletedThrough: Index;
+  /** The stored entries after the snapshot (or after logStart without one), contiguous: what the core needs. */
   readonly entries: Entry[];
+  /** Index of the last stored entry (or of the snapshot, for a log that is empty after it). */
+  readonly lastIndex: Index;
   readonly snapshot: SnapshotRecord | null;
   readonly backend: BackendRecord;
-  /** Entries at or below logStart left behind by an interrupted compaction (to be deleted). */
-  readonly staleEntries: number;
   /** Bytes of entry data stored after the snapshot (for the log-size snapshot trigger). */
   readonly bytesSinceSnapshot: number;
 }
 
+/** Entries read per LevelDB round trip at start-up (classic-level's default prefetch returns only a few dozen). */
+const SCAN_PREFETCH_BYTES = 1024 * 1024;
+
 /**
- * Reads and checks the whole log. Any damage (a checksum mismatch, a gap, a term going back, a commit index
- * beyond the log) throws ErrCorrupt naming `where` and the record: the member must not start on it.
+ * Reads and checks the metadata and the log after the snapshot. Any damage (a checksum mismatch, a gap, a term
+ * going back, a commit index beyond the log) throws ErrCorrupt naming `where` and the record: the member must
+ * not start on it. Entries at or below the snapshot (kept for followers that are a little behind) are not read:
+ * start-up costs the log after the snapshot, not the whole log.
  */
 export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
   const formatValue = await readMeta(db, META.format, where, 'format record');
   const format = formatValue === undefined ? undefined : decodeRecord(formatValue, where, 'format record');
   const hardStateRecord = await readMeta(db, META.hardState, where, 'hard state');
   const logStartRecord = await readMeta(db, META.logStart, where, 'log start');
+  const deletedRecord = await readMeta(db, META.deletedThrough, where, 'deleted-through record');
   const snapshotRecord = await readMeta(db, META.snapshot, where, 'snapshot record');
   const backendRecord = await readMeta(db, META.backend, where, 'backend record');
 
+  const initialized = format !== undefined;
+  if (initialized && format !== FORMAT_VERSION) {
+    throw corrupt(where, 'format record', `format ${String(format)}, this version reads format ${FORMAT_VERSION}`);
+  }
   const logStart = logStartRecord === undefined ? NO_LOG_START : decodeLogStart(logStartRecord, where);
+  const deletedThrough = deletedRecord === undefined ? index(0) : decodeDeletedThrough(deletedRecord, where);
+  const hardState = hardStateRecord === undefined ? { term: term(0), vote: nodeId(''), commit: index(0) } : decodeHardState(hardStateRecord, where);
+  const snapshot = snapshotRecord === undefined ? null : decodeSnapshotRecord(snapshotRecord, where);
+  const backend = backendRecord === undefined ? FIRST_BACKEND : decodeBackendRecord(backendRecord, where);
+  const snapshotIndex = snapshot?.meta.index ?? 0;
+  if (snapshot !== null && logStart.index > snapshot.meta.index) {
+    throw corrupt(where, 'log start', `log compacted through ${logStart.index}, past the snapshot at ${snapshot.meta.index}`);
+  }
+  if (snapshot === null && logStart.index > 0) throw corrupt(where, 'log start', `log compacted through ${logStart.index} but no snapshot is recorded`);
+
+  // The entry at the scan's start must agree with what is recorded there (the snapshot's term).
+  const scanFrom = Math.max(logStart.index, snapshotIndex);
+  let previousTerm: number = snapshot !== null && scanFrom === snapshotIndex ? snapshot.meta.term : logStart.term;
+  if (snapshot !== null && snapshotIndex > logStart.index) {
+    const atSnapshot = await readMeta(db, entryKey(snapshotIndex), where, `entry ${snapshotIndex}`);
+    if (atSnapshot !== undefined && decodeEntry(atSnapshot, where, snapshotIndex).term !== snapshot.meta.term) {
+      throw corrupt(where, `entry ${snapshotIndex}`, `term differs from the snapshot's (${snapshot.meta.term}) at the same index`);
+    }
+  }
   const entries: Entry[] = [];
-  let staleEntries = 0;
-  let expected = logStart.index + 1;
-  let previousTerm: number = logStart.term;
-  const iterator = db.iterator({ gte: ENTRY_KEYS_START, lt: ENTRY_KEYS_END });
+  let expected = scanFrom + 1;
+  let bytesSinceSnapshot = 0;
+  const iterator = db.iterator({ gt: entryKey(scanFrom), lt: ENTRY_KEYS_END, highWaterMarkBytes: SCAN_PREFETCH_BYTES });
   try {
     for (;;) {
       let batch: [Buffer, Buffer][];
@@ -130,15 +170,12 @@ export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
       for (const [key, value] of batch) {
         const at = entryIndexOf(key);
         if (at < 0) throw corrupt(where, `key ${key.toString('hex')}`, 'not an entry key inside the entry key range');
-        if (at <= logStart.index) {
-          staleEntries++;
-          continue;
-        }
         if (at !== expected) throw corrupt(where, `entry ${expected}`, `missing (the next stored entry is ${at})`);
         const entry = decodeEntry(value, where, at);
         if (entry.term < previousTerm) throw corrupt(where, `entry ${at}`, `term ${entry.term} is lower than the term ${previousTerm} before it`);
         previousTerm = entry.term;
         entries.push(entry);
+        bytesSinceSnapshot += entry.data.length;
         expected++;
       }
     }
@@ -146,33 +183,18 @@ export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
     await iterator.close();
   }
 
-  const initialized = format !== undefined;
-  if (initialized && format !== FORMAT_VERSION) {
-    throw corrupt(where, 'format record', `format ${String(format)}, this version reads format ${FORMAT_VERSION}`);
-  }
   if (!initialized && (hardStateRecord !== undefined || entries.length > 0 || snapshotRecord !== undefined)) {
     throw corrupt(where, 'format record', 'missing, but the database holds Raft state');
   }
-  const hardState = hardStateRecord === undefined ? { term: term(0), vote: nodeId(''), commit: index(0) } : decodeHardState(hardStateRecord, where);
-  const snapshot = snapshotRecord === undefined ? null : decodeSnapshotRecord(snapshotRecord, where);
-  const backend = backendRecord === undefined ? FIRST_BACKEND : decodeBackendRecord(backendRecord, where);
-  const lastIndex = logStart.index + entries.length;
-  const snapshotIndex = snapshot?.meta.index ?? 0;
-  const durableEnd = Math.max(lastIndex, snapshotIndex);
-  if (hardState.commit > durableEnd) throw corrupt(where, 'hard state', `commit index ${hardState.commit} is beyond the last stored entry ${durableEnd}`);
+  const lastIndex = index(scanFrom + entries.length);
+  if (hardState.commit > lastIndex) throw corrupt(where, 'hard state', `commit index ${hardState.commit} is beyond the last stored entry ${lastIndex}`);
   if (backend.appliedIndex > Math.max(hardState.commit, snapshotIndex)) {
     throw corrupt(where, 'backend record', `applied index ${backend.appliedIndex} is beyond the commit index ${hardState.commit}`);
   }
   if (snapshot !== null && snapshot.meta.index > backend.appliedIndex) {
     throw corrupt(where, 'snapshot record', `snapshot index ${snapshot.meta.index} is beyond the applied index ${backend.appliedIndex}`);
   }
-  if (snapshot !== null && logStart.index > snapshot.meta.index) {
-    throw corrupt(where, 'log start', `log compacted through ${logStart.index}, past the snapshot at ${snapshot.meta.index}`);
-  }
-  if (snapshot === null && logStart.index > 0) throw corrupt(where, 'log start', `log compacted through ${logStart.index} but no snapshot is recorded`);
-  let bytesSinceSnapshot = 0;
-  for (const entry of entries) if (entry.index > snapshotIndex) bytesSinceSnapshot += entry.data.length;
-  return { initialized, hardState, logStart, entries, snapshot, backend, staleEntries, bytesSinceSnapshot };
+  return { initialized, hardState, logStart, deletedThrough, entries, lastIndex, snapshot, backend, bytesSinceSnapshot };
 }
 
 async function readMeta(db: Db, key: Buffer, where: string, what: string): Promise<Buffer | undefined> {

@@ -147,6 +147,46 @@ describe('conclave repair', () => {
     await storage.close();
   });
 
+  it("refuses damage inside LevelDB's own log without opening the database (which would drop the record for good)", async () => {
+    const dir = freshDir();
+    await makeMember(dir, 10, 8, 5);
+    const dbDir = join(dir, 'member', 'db');
+    const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+    const log = readdirSync(dbDir).find((name) => name.endsWith('.log'));
+    if (log === undefined) throw new Error('no LevelDB log file');
+    const bytes = readFileSync(join(dbDir, log));
+    bytes[20] = (bytes[20] as number) ^ 0x01; // inside the first record
+    writeFileSync(join(dbDir, log), bytes);
+    const before = await openError(dir);
+    expect(before).toContain(log);
+    expect(before).toContain('log record checksum mismatch');
+    for (const flags of [[], ['--confirm']]) {
+      const { code, stdout } = await repair(dir, ...flags);
+      expect(code).toBe(EXIT_UNREPAIRABLE);
+      expect(stdout).toContain("LevelDB's own files are damaged");
+      expect(stdout).toContain('replace this member');
+      expect(await openError(dir)).toBe(before);
+    }
+  });
+
+  it('checks every LevelDB table, also those a start skips because it checked them before', async () => {
+    const dir = freshDir();
+    await makeMember(dir, 10, 8, 5);
+    const storage = await NodeStorage.open({ dataDir: dir }); // the log becomes a table, checked at close
+    await storage.close();
+    const dbDir = join(dir, 'member', 'db');
+    const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+    const table = readdirSync(dbDir).find((name) => name.endsWith('.ldb'));
+    if (table === undefined) throw new Error('no LevelDB table');
+    const bytes = readFileSync(join(dbDir, table));
+    bytes[5] = (bytes[5] as number) ^ 0x04;
+    writeFileSync(join(dbDir, table), bytes);
+    const { code, stdout } = await repair(dir);
+    expect(code).toBe(EXIT_UNREPAIRABLE);
+    expect(stdout).toContain(table);
+    expect(stdout).toContain('table block checksum mismatch');
+  });
+
   it('exits 1 without --data-dir', async () => {
     let stderr = '';
     const code = await runRepair([], { stdout: () => {}, stderr: (t) => (stderr += t), env: {} });

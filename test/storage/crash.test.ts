@@ -23,7 +23,7 @@ afterEach(async () => {
 
 describe('the crash test writer, in-process', () => {
   it('snapshots and compacts while proposals keep coming (the loop checks snapshotDue between Readies)', async () => {
-    const storage = await NodeStorage.open({ dataDir: await tempDir(), limits: { snapshotEntries: 100, compactionBatchEntries: 8 } });
+    const storage = await NodeStorage.open({ dataDir: await tempDir(), limits: { snapshotEntries: 100 } });
     let fatal: Error | null = null;
     const writer = new Writer({ storage, random: new Rng(1).asFunction(), window: 8, snapshotCatchUpEntries: 10, upTo: 1500, onFatal: (error) => (fatal = error) });
     writer.start();

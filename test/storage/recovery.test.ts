@@ -125,22 +125,36 @@ describe('damaged entries', () => {
     await expectRefused(dir, dbPath, /entry 7: record says index 8/);
   });
 
-  it('an entry missing in the middle (a gap), or the first one after the log start', async () => {
+  it('an entry missing in the middle (a gap), or the first one after the snapshot', async () => {
     const middle = await copy();
-    await damage(middle.dbPath, (db) => db.del(entryKey(6)));
-    await expectRefused(middle.dir, middle.dbPath, /entry 6: missing \(the next stored entry is 7\)/);
+    await damage(middle.dbPath, (db) => db.del(entryKey(7)));
+    await expectRefused(middle.dir, middle.dbPath, /entry 7: missing \(the next stored entry is 8\)/);
     const first = await copy();
-    await damage(first.dbPath, (db) => db.del(entryKey(3)));
-    await expectRefused(first.dir, first.dbPath, /entry 3: missing \(the next stored entry is 4\)/);
+    await damage(first.dbPath, (db) => db.del(entryKey(5)));
+    await expectRefused(first.dir, first.dbPath, /entry 5: missing \(the next stored entry is 6\)/);
   });
 
-  it('a term going back, after an entry or after the log start', async () => {
+  it('a term going back, after an entry or after the snapshot', async () => {
     const afterEntry = await copy();
     await damage(afterEntry.dbPath, (db) => db.put(entryKey(8), encodeEntry(entry(8, 2))));
     await expectRefused(afterEntry.dir, afterEntry.dbPath, /entry 8: term 2 is lower than the term 3 before it/);
-    const afterStart = await copy();
-    await damage(afterStart.dbPath, (db) => db.put(entryKey(3), encodeEntry(entry(3, 1))));
-    await expectRefused(afterStart.dir, afterStart.dbPath, /entry 3: term 1 is lower than the term 2 before it/);
+    const afterSnapshot = await copy();
+    await damage(afterSnapshot.dbPath, (db) => db.put(entryKey(5), encodeEntry(entry(5, 1))));
+    await expectRefused(afterSnapshot.dir, afterSnapshot.dbPath, /entry 5: term 1 is lower than the term 2 before it/);
+  });
+
+  it('the stored entry at the snapshot index with another term than the snapshot', async () => {
+    const { dir, dbPath } = await copy();
+    await damage(dbPath, (db) => db.put(entryKey(4), encodeEntry(entry(4, 1))));
+    await expectRefused(dir, dbPath, /entry 4: term differs from the snapshot's \(2\) at the same index/);
+  });
+
+  it('does not read the entries kept below the snapshot (the member never serves them again): damage there does not stop it', async () => {
+    const { dir, dbPath } = await copy();
+    await damage(dbPath, (db) => db.del(entryKey(3)));
+    const storage = await openStorage(dir);
+    expect(storage.restored?.entries.map((e) => e.index)).toEqual([5, 6, 7, 8, 9, 10]);
+    await storage.close();
   });
 
   it('a key inside the entry range that is not an entry key', async () => {
@@ -256,9 +270,14 @@ describe("bytes flipped in LevelDB's own files", () => {
     expect(expected.restored).toMatchObject({ hardState: hardState(1, next - 1), applied: next - 1, snapshot: { index: 12 } });
   });
 
+  /**
+   * A copy whose tables were never checked (the record of checked tables removed): damage that happened before
+   * the first check. Damage after a table was checked is found by `conclave repair`, which checks every table.
+   */
   async function copyOf(source: string): Promise<string> {
     const dir = await tempDir('conclave-flip-');
     await cp(source, dir, { recursive: true });
+    await rm(join(dir, 'member', 'verified-tables.json'), { force: true });
     return dir;
   }
 
@@ -339,6 +358,33 @@ describe("bytes flipped in LevelDB's own files", () => {
     data.writeUInt16LE(data.readUInt16LE(4) + 3, 4);
     await writeFile(logPath, data);
     await expectRefused(log, logPath, /offset 0: log record checksum mismatch/);
+  });
+});
+
+describe('the record of checked tables', () => {
+  it('lets a start skip the tables checked before, checks the ones written since, and repair checks them all', async () => {
+    const dir = await tempDir('conclave-verified-');
+    let storage = await openStorage(dir);
+    for (let at = 1; at <= 3; at++) await storage.persist(ready({ entries: [entry(at, 1, `entry ${at}`)], hardState: hardState(1, at) }));
+    await storage.close();
+    storage = await openStorage(dir); // the log becomes a table, checked at close
+    await storage.close();
+    const recordPath = join(dir, 'member', 'verified-tables.json');
+    const recorded = JSON.parse(await readFile(recordPath, 'utf8')) as string[];
+    const tables = (await readdir(join(dir, 'member', 'db'))).filter((name) => name.endsWith('.ldb'));
+    expect(tables.length).toBeGreaterThan(0);
+    expect(recorded).toHaveLength(tables.length);
+    for (const name of tables) expect(recorded.some((id) => id.startsWith(`${Number(name.slice(0, 6))}:`))).toBe(true);
+
+    // A flip in a table checked before goes unseen at start (the documented limit)...
+    const table = join(dir, 'member', 'db', tables[0] as string);
+    const data = await readFile(table);
+    data[10] = (data[10] as number) ^ 0x01;
+    await writeFile(table, data);
+    const skipped = await checkDatabaseFiles(join(dir, 'member', 'db'), { verified: new Set(recorded) });
+    expect([...skipped].sort()).toEqual([...recorded].sort());
+    // ...and is found by a check that does not skip it, which is what `conclave repair` runs.
+    await expect(checkDatabaseFiles(join(dir, 'member', 'db'))).rejects.toThrow(/table block checksum mismatch/);
   });
 });
 

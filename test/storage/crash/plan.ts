@@ -70,7 +70,6 @@ export function childPlan(seed: number, mode: ChildMode): ChildPlan {
   const limits: Partial<StorageLimits> = {
     snapshotEntries: rng.int(100, 300),
     snapshotCatchUpEntries: rng.int(20, 50),
-    compactionBatchEntries: rng.int(4, 16),
     snapshotBlockBytes: rng.int(128, 1024),
     installBatchBytes: rng.int(128, 512),
     snapshotsRetained: rng.int(1, 3),
