@@ -27,10 +27,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { RaftNode } from '../../src/raft/node.js';
-import { index, nodeId, term, type Entry, type HardState, type Ready } from '../../src/raft/types.js';
+import { index, nodeId, term, type Entry, type Ready } from '../../src/raft/types.js';
 import { storageLimits } from '../../src/limits.js';
 import { RaftLoop } from '../../src/server/raft-loop.js';
 import { NodeStorage, type StorageStats } from '../../src/storage/storage.js';
+import { ready } from '../storage/helpers.js';
 import { DataSet, encodePuts, keyFor, mib, PutStateMachine, seededRandom, valueFor } from './storage-workload.js';
 
 interface Args {
@@ -404,20 +405,6 @@ interface PersistRow {
   mibPerSecond: number;
 }
 
-function syntheticReady(entries: Entry[], hardState: HardState): Ready {
-  return {
-    softState: null,
-    hardState,
-    snapshotChunks: [],
-    snapshot: null,
-    entries,
-    messages: [],
-    persistedMessages: [],
-    committedEntries: [],
-    readStates: [],
-    mustSync: true,
-  };
-}
 
 async function persistRow(root: string, batch: number, seconds: number, valueBytes: number): Promise<PersistRow> {
   const dataDir = await mkdtemp(join(root, `persist-${batch}-`));
@@ -430,7 +417,7 @@ async function persistRow(root: string, batch: number, seconds: number, valueByt
     for (let i = 0; i < batch; i++, next++) {
       entries.push({ index: index(next), term: t, type: 'normal', data: encodePuts([[keyFor(next), pool[next % pool.length] as Buffer]]) });
     }
-    return syntheticReady(entries, { term: t, vote: ID, commit: index(next - 1) });
+    return ready({ entries, hardState: { term: t, vote: ID, commit: index(next - 1) } });
   };
   const warmupEnd = performance.now() + Math.min(1000, seconds * 200);
   while (performance.now() < warmupEnd) await storage.persist(readyOf());
@@ -552,7 +539,7 @@ async function buildDataSet(dataDir: string, args: Args, data: DataSet): Promise
       entries.push({ index: index(storage.lastStoredIndex + entries.length + 1), term: hard.term, type: 'normal', data: encodePuts([[keyFor(key), valueFor(key, 1, args.valueBytes)]]) });
     }
     const last = (entries[entries.length - 1] as Entry).index;
-    await storage.persist(syntheticReady(entries, { term: hard.term, vote: hard.vote, commit: last }));
+    await storage.persist(ready({ entries, hardState: { term: hard.term, vote: hard.vote, commit: last } }));
   }
   const tailSeconds = (performance.now() - tailStarted) / 1000;
   const result = {

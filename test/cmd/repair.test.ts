@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_DAMAGE_FOUND, EXIT_UNREPAIRABLE, runRepair } from '../../cmd/repair.js';
-import { index, nodeId, term, type Entry, type Ready } from '../../src/raft/types.js';
+import { index, nodeId, term, type Entry } from '../../src/raft/types.js';
+import { ready } from '../storage/helpers.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { NodeStorage } from '../../src/storage/index.js';
 import { entryKey } from '../../src/storage/keys.js';
@@ -24,25 +25,11 @@ function freshDir(): string {
 
 const entry = (at: number): Entry => ({ index: index(at), term: term(1), type: 'normal', data: Buffer.from(`value ${at}`) });
 
-function ready(entries: Entry[], commit: number): Ready {
-  return {
-    softState: null,
-    hardState: { term: term(1), vote: nodeId('n1'), commit: index(commit) },
-    snapshotChunks: [],
-    snapshot: null,
-    entries,
-    messages: [],
-    persistedMessages: [],
-    committedEntries: [],
-    readStates: [],
-    mustSync: true,
-  };
-}
 
 /** A member whose log holds entries 1..last, committed through `commit`, applied through `applied` (one key per entry). */
 async function makeMember(dir: string, last: number, commit: number, applied: number, snapshot = false): Promise<void> {
   const storage = await NodeStorage.open({ dataDir: dir });
-  await storage.persist(ready(Array.from({ length: last }, (_, i) => entry(i + 1)), commit));
+  await storage.persist(ready({ entries: Array.from({ length: last }, (_, i) => entry(i + 1)), hardState: { term: term(1), vote: nodeId('n1'), commit: index(commit) } }));
   for (let at = 1; at <= applied; at++) storage.backend.put(Buffer.from(`k${at}`), Buffer.from(`v${at}`));
   storage.backend.setApplied(index(applied), term(1));
   await storage.flushApplied();

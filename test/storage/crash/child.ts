@@ -14,9 +14,10 @@
 
 import { readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { index, term, type HardState, type IncomingSnapshotChunk, type Ready, type SnapshotMeta } from '../../../src/raft/index.js';
+import { index, term, type HardState, type IncomingSnapshotChunk, type SnapshotMeta } from '../../../src/raft/index.js';
 import { NodeStorage, type CrashPoint } from '../../../src/storage/index.js';
 import { Rng } from '../../sim/prng.js';
+import { ready } from '../helpers.js';
 import { NODE, Writer } from './machine.js';
 import { childPlan, INSTALL_SPEC_FILE, type ChildMode, type ChildPlan, type InstallSpec } from './plan.js';
 
@@ -64,21 +65,6 @@ function write(storage: NodeStorage, plan: ChildPlan, rng: Rng): void {
   writer.start();
 }
 
-function emptyReady(overrides: Partial<Ready>): Ready {
-  return {
-    softState: null,
-    hardState: null,
-    snapshotChunks: [],
-    snapshot: null,
-    entries: [],
-    messages: [],
-    persistedMessages: [],
-    committedEntries: [],
-    readStates: [],
-    mustSync: true,
-    ...overrides,
-  };
-}
 
 /** Receives the parent's snapshot in chunks spread over several Readies, then installs it, as a follower would. */
 async function install(storage: NodeStorage, plan: ChildPlan, dataDir: string, rng: Rng): Promise<void> {
@@ -95,9 +81,9 @@ async function install(storage: NodeStorage, plan: ChildPlan, dataDir: string, r
     chunks.push({ snapshot: meta, offset, data: bytes.subarray(offset, bounds[i + 1]) });
   }
   const perReady = Math.ceil(chunks.length / plan.chunkReadies);
-  for (let i = 0; i < chunks.length; i += perReady) await storage.persist(emptyReady({ snapshotChunks: chunks.slice(i, i + perReady) }));
+  for (let i = 0; i < chunks.length; i += perReady) await storage.persist(ready({ snapshotChunks: chunks.slice(i, i + perReady) }));
   const hardState: HardState = { term: meta.term, vote: NODE, commit: meta.index };
-  await storage.persist(emptyReady({ snapshot: meta, hardState }));
+  await storage.persist(ready({ snapshot: meta, hardState }));
   emit('I');
 }
 
