@@ -52,6 +52,12 @@ export const storageLimits = {
   stagedApplyFlushMs: 20,
   /** Snapshot files held open for sending chunks at once (a leader sends one, or two while a newer one replaces it). */
   maxOpenSnapshotFiles: 4,
+  /**
+   * LevelDB tables held open, each mapped into memory (LevelDB reads tables through mmap), so this bounds the
+   * file pages a member's RSS can show; LevelDB's own default. Measured with 1,000,000 keys (249 tables): 64
+   * keeps 66 MiB mapped after 10,000 random reads but makes a read 4x slower (52 µs, against 13 µs at 1000).
+   */
+  maxOpenTableFiles: 1000,
   /** Largest key of the backend. */
   maxBackendKeyBytes: 64 * 1024,
 } as const;

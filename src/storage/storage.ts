@@ -154,7 +154,7 @@ export class NodeStorage {
     const verifiedPath = join(memberDir, VERIFIED_TABLES_FILE);
     const verified = await checkDatabaseFiles(dbPath, { verified: await readVerifiedTables(verifiedPath) });
     await writeVerifiedTables(verifiedPath, verified);
-    const db = database(dbPath);
+    const db = database(dbPath, limits.maxOpenTableFiles);
     try {
       await db.open();
     } catch (error) {
