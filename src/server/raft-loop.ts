@@ -4,7 +4,7 @@
 // by kick(); one Ready is handled at a time.
 
 import { storageLimits } from '../limits.js';
-import { index, type Entry, type Message, type RaftNode, type ReadState } from '../raft/index.js';
+import { decodeConfChange, index, type Entry, type Message, type RaftNode, type ReadState } from '../raft/index.js';
 import type { BackendWriter, NodeStorage, TakenSnapshot } from '../storage/index.js';
 
 export interface StateMachine {
@@ -111,6 +111,8 @@ export class RaftLoop {
     const backend = storage.backend;
     for (const entry of ready.committedEntries) {
       if (entry.index <= backend.appliedIndex) continue;
+      // The membership is part of the applied state, so that a snapshot carries the one of its index.
+      if (entry.type === 'confChange') backend.setMembership(decodeConfChange(entry.data).config);
       const result = await stateMachine.apply(entry, backend);
       backend.setApplied(entry.index, entry.term);
       this.options.onApplied?.(entry, result);

@@ -3,7 +3,7 @@
 
 import type { AbstractSnapshot } from 'abstract-level';
 import type { StorageLimits } from '../limits.js';
-import type { Index, Term } from '../raft/types.js';
+import type { ClusterConfig, Index, Term } from '../raft/types.js';
 import { backendPrefix, prefixEnd } from './keys.js';
 import { writeSnapshotFile } from './snapshot-file.js';
 import type { SnapshotDirectory } from './snapshots.js';
@@ -14,6 +14,8 @@ import type { BackendRecord } from './wal.js';
 export interface TakenSnapshot {
   readonly index: Index;
   readonly term: Term;
+  /** The membership in the file's header: the one applied as of `index`. */
+  readonly config: ClusterConfig;
   readonly file: string;
   readonly sizeBytes: number;
   readonly checksum: number;
@@ -26,6 +28,7 @@ export async function snapshotBackend(
   snapshots: SnapshotDirectory,
   limits: StorageLimits,
   afterWrite: () => void = () => {},
+  config: ClusterConfig = backend.config,
 ): Promise<TakenSnapshot> {
   const at = { index: backend.appliedIndex, term: backend.appliedTerm };
   const prefix = backendPrefix(backend.generation);
@@ -45,12 +48,12 @@ export async function snapshotBackend(
   const temporary = snapshots.temporaryPath(at);
   let written: Awaited<ReturnType<typeof writeSnapshotFile>>;
   try {
-    written = await writeSnapshotFile(temporary, at, pairs(), limits);
+    written = await writeSnapshotFile(temporary, { ...at, config }, pairs(), limits);
   } catch (error) {
     await snapshots.abandon(temporary);
     throw error;
   }
   afterWrite();
   const file = await snapshots.publish(temporary, at);
-  return { index: at.index, term: at.term, file, sizeBytes: written.sizeBytes, checksum: written.checksum };
+  return { index: at.index, term: at.term, config, file, sizeBytes: written.sizeBytes, checksum: written.checksum };
 }

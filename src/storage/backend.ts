@@ -4,7 +4,7 @@
 // first. Nothing here grows with the number of keys: the key space stays on disk.
 
 import { storageLimits, type StorageLimits } from '../limits.js';
-import type { Index, Term } from '../raft/types.js';
+import type { ClusterConfig, Index, Term } from '../raft/types.js';
 import { StorageError } from './errors.js';
 import { backendPrefix, META, prefixEnd } from './keys.js';
 import type { Db } from './leveldb.js';
@@ -64,6 +64,7 @@ export class Backend implements BackendWriter {
   /** The backend record written with the flushing changes. */
   private pendingRecord: BackendRecord | null = null;
   private applied: { index: Index; term: Term };
+  private membership: ClusterConfig;
   private durable: BackendRecord;
   private readonly limits: StorageLimits;
 
@@ -76,7 +77,13 @@ export class Backend implements BackendWriter {
     this.prefix = backendPrefix(record.generation);
     this.prefixLimit = prefixEnd(this.prefix);
     this.applied = { index: record.appliedIndex, term: record.appliedTerm };
+    this.membership = record.config;
     this.durable = record;
+  }
+
+  /** The membership as of the applied index (set when a configuration entry is applied). */
+  get config(): ClusterConfig {
+    return this.membership;
   }
 
   get appliedIndex(): Index {
@@ -162,6 +169,11 @@ export class Backend implements BackendWriter {
     this.stage(key, null);
   }
 
+  /** Records the membership a configuration entry being applied brings (written with the applied index). */
+  setMembership(config: ClusterConfig): void {
+    this.membership = config;
+  }
+
   /** Records that the staged changes bring the state up to `at` (the entry of term `atTerm`). */
   setApplied(at: Index, atTerm: Term): void {
     if (at < this.applied.index) throw new RangeError(`applied index may not go back from ${this.applied.index} to ${at}`);
@@ -178,7 +190,7 @@ export class Backend implements BackendWriter {
       const key = this.dbKey(change.key);
       ops.push(change.value === null ? { type: 'del', key } : { type: 'put', key, value: change.value });
     }
-    const record: BackendRecord = { generation: this.durable.generation, appliedIndex: this.applied.index, appliedTerm: this.applied.term };
+    const record: BackendRecord = { generation: this.durable.generation, appliedIndex: this.applied.index, appliedTerm: this.applied.term, config: this.membership };
     ops.push({ type: 'put', key: META.backend, value: encodeBackendRecord(record) });
     this.flushing = this.staged;
     this.staged = new Map();
@@ -202,6 +214,7 @@ export class Backend implements BackendWriter {
     this.prefix = backendPrefix(record.generation);
     this.prefixLimit = prefixEnd(this.prefix);
     this.applied = { index: record.appliedIndex, term: record.appliedTerm };
+    this.membership = record.config;
     this.durable = record;
   }
 

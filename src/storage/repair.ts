@@ -162,7 +162,7 @@ async function planRepair(db: Db, dbPath: string, snapshots: SnapshotDirectory, 
         await snapshots.init();
         const view = db.snapshot();
         try {
-          const taken = await snapshotBackend(db, view, backend, snapshots, limits);
+          const taken = await snapshotBackend(db, view, backend, snapshots, limits, () => {}, rewriteSnapshot.config);
           const snapshotMeta: SnapshotMeta = { index: taken.index, term: taken.term, config: rewriteSnapshot.config, sizeBytes: taken.sizeBytes };
           const record: SnapshotRecord = { meta: snapshotMeta, file: taken.file, checksum: taken.checksum };
           await db.put(META.snapshot, encodeSnapshotRecord(record), { sync: true });

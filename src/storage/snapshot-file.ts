@@ -2,7 +2,7 @@
 //
 //   magic "CNCLSNAP" | version u32 BE
 //   frames: [payload length u32 BE][CRC-32 of payload u32 BE][payload: msgpack]
-//     first   { kind: 'header', index, term }
+//     first   { kind: 'header', index, term, voters, learners }
 //     then    { kind: 'pairs', kv: [key, value, key, value, ...] }   (blocks of about snapshotBlockBytes)
 //     last    { kind: 'end', pairs }                                  (the count of pairs, nothing after it)
 //
@@ -23,6 +23,8 @@ const FRAME_HEADER_BYTES = 8;
 export interface SnapshotHeader {
   readonly index: number;
   readonly term: number;
+  /** The cluster configuration as of `index`. */
+  readonly config: { readonly voters: readonly string[]; readonly learners: readonly string[] };
 }
 
 export interface WrittenSnapshot {
@@ -63,7 +65,7 @@ export async function writeSnapshotFile(
     MAGIC.copy(preamble);
     preamble.writeUInt32BE(VERSION, MAGIC.length);
     await write(preamble);
-    await write(frame({ kind: 'header', index: header.index, term: header.term }));
+    await write(frame({ kind: 'header', index: header.index, term: header.term, voters: header.config.voters, learners: header.config.learners }));
     let block: Uint8Array[] = [];
     let bytes = 0;
     const flush = async () => {
@@ -125,9 +127,12 @@ export async function* readSnapshotFile(path: string, options: { expectedChecksu
       if (crc32(body) !== head.readUInt32BE(4)) throw corrupt(path, `offset ${at}`, 'frame checksum mismatch');
       const payload = decodeFrame(body, path, at);
       if (state === 'header') {
-        if (payload.kind !== 'header' || !isCount(payload.index) || !isCount(payload.term)) throw corrupt(path, `offset ${at}`, 'the first frame is not a header');
+        const { voters, learners } = payload;
+        if (payload.kind !== 'header' || !isCount(payload.index) || !isCount(payload.term) || !isNames(voters) || !isNames(learners)) {
+          throw corrupt(path, `offset ${at}`, 'the first frame is not a header');
+        }
         state = 'pairs';
-        yield { kind: 'header', header: { index: payload.index, term: payload.term } };
+        yield { kind: 'header', header: { index: payload.index, term: payload.term, config: { voters, learners } } };
       } else if (payload.kind === 'pairs') {
         const kv = payload.kv;
         if (!Array.isArray(kv) || kv.length % 2 !== 0 || !kv.every((b) => b instanceof Uint8Array)) throw corrupt(path, `offset ${at}`, 'malformed block of pairs');
@@ -181,6 +186,8 @@ interface FramePayload {
   kind?: unknown;
   index?: unknown;
   term?: unknown;
+  voters?: unknown;
+  learners?: unknown;
   kv?: unknown;
   pairs?: unknown;
 }
@@ -197,6 +204,7 @@ function decodeFrame(body: Buffer, path: string, at: number): FramePayload {
 }
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isNames = (value: unknown): value is string[] => Array.isArray(value) && value.every((name) => typeof name === 'string');
 
 /** Reads a file front to back in pieces, keeping a running CRC-32 of what it returned. */
 class SequentialReader {

@@ -13,7 +13,7 @@ import { checkDatabaseFiles, readVerifiedTables, writeVerifiedTables } from './l
 import { snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
 import { corrupt, StorageError } from './errors.js';
 import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
-import { readSnapshotFile } from './snapshot-file.js';
+import { readSnapshotFile, type SnapshotHeader } from './snapshot-file.js';
 import { SnapshotDirectory, snapshotFileName } from './snapshots.js';
 import {
   decodeBackendRecord,
@@ -336,7 +336,7 @@ export class NodeStorage {
   /** Records a snapshot taken by takeSnapshot with the metadata the core gave it, and prunes older files. */
   recordSnapshot(meta: SnapshotMeta, taken: TakenSnapshot): Promise<void> {
     return this.exclusive(async () => {
-      if (meta.index !== taken.index || meta.term !== taken.term || meta.sizeBytes !== taken.sizeBytes) {
+      if (meta.index !== taken.index || meta.term !== taken.term || meta.sizeBytes !== taken.sizeBytes || !sameConfig(meta.config, taken.config)) {
         throw new StorageError('ErrCorrupt', `snapshot metadata (${meta.index}, term ${meta.term}) does not describe the file ${taken.file}`);
       }
       if (this.snapshotRecord !== null && meta.index <= this.snapshotRecord.meta.index) return;
@@ -374,7 +374,8 @@ export class NodeStorage {
       const value = await this.db.get(entryKey(at));
       if (value === undefined) throw corrupt(this.dbPath, `entry ${at}`, 'missing');
       const start: LogStart = { index: at, term: decodeEntry(value, this.dbPath, at).term };
-      await this.writeBatch([{ type: 'put', key: META.logStart, value: encodeLogStart(start) }], false);
+      // Fsynced: the background deletions that follow must never outlive a lost log start.
+      await this.writeBatch([{ type: 'put', key: META.logStart, value: encodeLogStart(start) }], true);
       this.logStart = start;
       this.crashPoint('compact:marker-written');
       this.counters.compactions++;
@@ -458,6 +459,7 @@ export class NodeStorage {
         if (frame.header.index !== meta.index || frame.header.term !== meta.term) {
           throw corrupt(path, 'header', `snapshot of (${frame.header.index}, term ${frame.header.term}), expected (${meta.index}, term ${meta.term})`);
         }
+        if (!sameConfig(frame.header.config, meta.config)) throw corrupt(path, 'header', 'its membership differs from the one the leader sent with it');
       } else if (frame.kind === 'pairs') {
         for (const [key, value] of frame.pairs) {
           batch.put(Buffer.concat([prefix, key]), Buffer.from(value));
@@ -476,7 +478,7 @@ export class NodeStorage {
     await batch.write({ sync: false });
     return {
       record: { meta, file, checksum },
-      backend: { generation, appliedIndex: meta.index, appliedTerm: meta.term },
+      backend: { generation, appliedIndex: meta.index, appliedTerm: meta.term, config: meta.config },
     };
   }
 
@@ -547,6 +549,11 @@ async function checkSnapshotFile(snapshots: SnapshotDirectory, record: SnapshotR
   }
   if (size !== record.meta.sizeBytes) throw corrupt(path, `snapshot ${record.meta.index}`, `${size} bytes on disk, ${record.meta.sizeBytes} recorded`);
   if (record.file !== snapshotFileName(record.meta)) throw corrupt(path, `snapshot ${record.meta.index}`, 'file name does not match the recorded index and term');
+}
+
+function sameConfig(a: SnapshotHeader['config'], b: SnapshotHeader['config']): boolean {
+  const same = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((name, i) => name === y[i]);
+  return same(a.voters, b.voters) && same(a.learners, b.learners);
 }
 
 function openError(dbPath: string, error: unknown): StorageError {

@@ -33,16 +33,18 @@ export interface SnapshotRecord {
   readonly checksum: number;
 }
 
-/** Which backend generation holds the applied state, and how far it is applied. */
+/** Which backend generation holds the applied state, how far it is applied, and the membership as of there. */
 export interface BackendRecord {
   readonly generation: number;
   readonly appliedIndex: Index;
   readonly appliedTerm: Term;
+  /** The cluster configuration of the latest configuration entry applied (part of the applied state). */
+  readonly config: ClusterConfig;
 }
 
 export const FORMAT_VERSION = 1;
 export const NO_LOG_START: LogStart = { index: index(0), term: term(0) };
-export const FIRST_BACKEND: BackendRecord = { generation: 1, appliedIndex: index(0), appliedTerm: term(0) };
+export const FIRST_BACKEND: BackendRecord = { generation: 1, appliedIndex: index(0), appliedTerm: term(0), config: { voters: [], learners: [] } };
 
 const ENTRY_TYPES = ['normal', 'confChange'] as const;
 
@@ -87,7 +89,7 @@ export function encodeSnapshotRecord(record: SnapshotRecord): Buffer {
 }
 
 export function encodeBackendRecord(record: BackendRecord): Buffer {
-  return encodeRecord([record.generation, record.appliedIndex, record.appliedTerm]);
+  return encodeRecord([record.generation, record.appliedIndex, record.appliedTerm, record.config.voters, record.config.learners]);
 }
 
 export function encodeFormat(): Buffer {
@@ -243,9 +245,11 @@ export function decodeSnapshotRecord(value: Uint8Array, where: string): Snapshot
 }
 
 function parseBackendRecord(fields: unknown, where: string): BackendRecord {
-  const [generation, applied, appliedTerm] = fieldsOf(fields, 3, where, 'backend record');
-  if (!isCount(generation) || generation === 0 || !isCount(applied) || !isCount(appliedTerm)) throw corrupt(where, 'backend record', 'fields of the wrong type');
-  return { generation, appliedIndex: index(applied), appliedTerm: term(appliedTerm) };
+  const [generation, applied, appliedTerm, voters, learners] = fieldsOf(fields, 5, where, 'backend record');
+  if (!isCount(generation) || generation === 0 || !isCount(applied) || !isCount(appliedTerm) || !isNames(voters) || !isNames(learners)) {
+    throw corrupt(where, 'backend record', 'fields of the wrong type');
+  }
+  return { generation, appliedIndex: index(applied), appliedTerm: term(appliedTerm), config: { voters: voters.map(nodeId), learners: learners.map(nodeId) } };
 }
 
 function fieldsOf(fields: unknown, count: number, where: string, what: string): unknown[] {

@@ -30,13 +30,14 @@ const entry = (at: number): Entry => ({ index: index(at), term: term(1), type: '
 async function makeMember(dir: string, last: number, commit: number, applied: number, snapshot = false): Promise<void> {
   const storage = await NodeStorage.open({ dataDir: dir });
   await storage.persist(ready({ entries: Array.from({ length: last }, (_, i) => entry(i + 1)), hardState: { term: term(1), vote: nodeId('n1'), commit: index(commit) } }));
+  storage.backend.setMembership({ voters: [nodeId('n1')], learners: [] });
   for (let at = 1; at <= applied; at++) storage.backend.put(Buffer.from(`k${at}`), Buffer.from(`v${at}`));
   storage.backend.setApplied(index(applied), term(1));
   await storage.flushApplied();
   if (snapshot) {
     const taken = await storage.takeSnapshot();
     if (taken === null) throw new Error('no snapshot taken');
-    await storage.recordSnapshot({ index: taken.index, term: taken.term, config: { voters: [nodeId('n1')], learners: [] }, sizeBytes: taken.sizeBytes }, taken);
+    await storage.recordSnapshot({ index: taken.index, term: taken.term, config: taken.config, sizeBytes: taken.sizeBytes }, taken);
   }
   await storage.close();
 }

@@ -71,8 +71,9 @@ export function hardState(hsTerm: number, commit: number, vote = 'n1'): HardStat
 }
 
 /** The metadata the core's createSnapshot would give a taken snapshot. */
-export function metaOf(taken: TakenSnapshot, config: ClusterConfig = CONFIG): SnapshotMeta {
-  return { index: taken.index, term: taken.term, config, sizeBytes: taken.sizeBytes };
+/** What the core's createSnapshot gives for a taken snapshot (the membership is the one applied, in its header). */
+export function metaOf(taken: TakenSnapshot): SnapshotMeta {
+  return { index: taken.index, term: taken.term, config: taken.config, sizeBytes: taken.sizeBytes };
 }
 
 export function openStorage(dataDir: string, limits: Partial<StorageLimits> = {}, crashPoint?: (point: CrashPoint) => void): Promise<NodeStorage> {

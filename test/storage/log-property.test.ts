@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { index, nodeId, term, type Entry, type HardState, type SnapshotMeta } from '../../src/raft/types.js';
 import type { NodeStorage } from '../../src/storage/index.js';
-import { backendPairs, bytes, CONFIG, describeEntries, hardState, openStorage, ready, snapshotFilePairs, storedEntries, text, withTempDir } from './helpers.js';
+import { backendPairs, bytes, describeEntries, hardState, openStorage, ready, snapshotFilePairs, storedEntries, text, withTempDir } from './helpers.js';
 
 const LIMITS = { snapshotsRetained: 2 };
 const KEYS = ['a', 'b', 'c', 'd', 'e'];
@@ -230,7 +230,7 @@ async function step(storage: NodeStorage, model: Model, op: Op, dir: string): Pr
       const pairs = [...model.durable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       expect(await snapshotFilePairs(storage.snapshots.path(taken.file))).toEqual(pairs);
       if (!op.record) return storage;
-      const meta: SnapshotMeta = { index: taken.index, term: taken.term, config: CONFIG, sizeBytes: taken.sizeBytes };
+      const meta: SnapshotMeta = { index: taken.index, term: taken.term, config: taken.config, sizeBytes: taken.sizeBytes };
       await storage.recordSnapshot(meta, taken);
       model.snapshot = { meta, pairs: new Map(pairs) };
       reached.snapshotsRecorded++;

@@ -14,7 +14,7 @@ import { checkDatabaseFiles } from '../../src/storage/leveldb-files.js';
 import { entryKey, META } from '../../src/storage/keys.js';
 import { encodeRecord } from '../../src/storage/record.js';
 import { encodeBackendRecord, encodeEntry, encodeFormat, encodeHardState, encodeLogStart } from '../../src/storage/wal.js';
-import { backendPairs, bytes, describeEntries, entry, hardState, metaOf, openStorage, ready, removeTempDirs, tempDir } from './helpers.js';
+import { backendPairs, bytes, describeEntries, entry, hardState, metaOf, openStorage, ready, removeTempDirs, tempDir, CONFIG } from './helpers.js';
 
 // The template: entries 1..4 of term 2 and 5..10 of term 3, committed to 8, applied (keys k1..k6) to 6, a
 // snapshot at 4, the log compacted through 2.
@@ -176,7 +176,7 @@ describe('inconsistent metadata', () => {
 
   it('an applied index beyond the commit index, a log start past the snapshot', async () => {
     const applied = await copy();
-    await damage(applied.dbPath, (db) => db.put(META.backend, encodeBackendRecord({ generation: 1, appliedIndex: index(9), appliedTerm: term(3) })));
+    await damage(applied.dbPath, (db) => db.put(META.backend, encodeBackendRecord({ generation: 1, appliedIndex: index(9), appliedTerm: term(3), config: CONFIG })));
     await expectRefused(applied.dir, applied.dbPath, /backend record: applied index 9 is beyond the commit index 8/);
     const start = await copy();
     await damage(start.dbPath, (db) => db.put(META.logStart, encodeLogStart({ index: index(5), term: term(3) })));

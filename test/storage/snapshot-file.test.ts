@@ -11,7 +11,7 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/storage/errors.js';
 import { fileChecksum, readSnapshotFile, verifySnapshotFile, writeSnapshotFile, type SnapshotFrame } from '../../src/storage/snapshot-file.js';
-import { bytes, removeTempDirs, tempDir } from './helpers.js';
+import { bytes, CONFIG, removeTempDirs, tempDir } from './helpers.js';
 
 let dir: string;
 let counter = 0;
@@ -80,7 +80,7 @@ describe('round trip', () => {
         fc.array(pairArb, { maxLength: 60 }),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 }),
         fc.integer({ min: 1, max: 300 }),
-        fc.record({ index: fc.nat(1_000_000), term: fc.nat(1000) }),
+        fc.record({ index: fc.nat(1_000_000), term: fc.nat(1000), config: fc.record({ voters: fc.array(fc.string(), { maxLength: 5 }), learners: fc.array(fc.string(), { maxLength: 3 }) }) }),
         async (pairs, sizes, blockBytes, header) => {
           const path = nextPath();
           const written = await writeSnapshotFile(path, header, batchesOf(pairs, sizes), { snapshotBlockBytes: blockBytes });
@@ -115,7 +115,7 @@ describe('round trip', () => {
 
   it('an empty backend makes a valid snapshot of no pairs', async () => {
     const path = nextPath();
-    const written = await writeSnapshotFile(path, { index: 7, term: 2 }, batchesOf([], []));
+    const written = await writeSnapshotFile(path, { index: 7, term: 2, config: CONFIG }, batchesOf([], []));
     expect((await readAll(path)).map((f) => f.kind)).toEqual(['header', 'end']);
     expect(await verifySnapshotFile(path, { expectedChecksum: written.checksum })).toMatchObject({ header: { index: 7, term: 2 }, pairs: 0 });
   });
@@ -129,7 +129,7 @@ describe('damage', () => {
     const path = nextPath();
     const pairs: Pair[] = [];
     for (let k = 0; k < 12; k++) pairs.push([bytes(`key-${k}`), bytes(`value-${k}`.repeat(2))]);
-    const written = await writeSnapshotFile(path, { index: 42, term: 3 }, batchesOf(pairs, [5]), { snapshotBlockBytes: 60 });
+    const written = await writeSnapshotFile(path, { index: 42, term: 3, config: CONFIG }, batchesOf(pairs, [5]), { snapshotBlockBytes: 60 });
     good = await readFile(path);
     goodChecksum = written.checksum;
     // Several frames of pairs, so that the damage below lands in the header, in blocks and in the end frame.
@@ -168,13 +168,13 @@ describe('damage', () => {
     const path = nextPath();
     await writeFile(path, Buffer.concat([bytes('NOTASNAP'), good.subarray(8)]));
     await expectCorrupt(path, /offset 0: not a Conclave snapshot file/);
-    await writeFile(path, fileOf([frame({ kind: 'header', index: 1, term: 1 }), frame({ kind: 'end', pairs: 0 })], 'CNCLSNAP', 2));
+    await writeFile(path, fileOf([frame({ kind: 'header', index: 1, term: 1, voters: ['n1'], learners: [] }), frame({ kind: 'end', pairs: 0 })], 'CNCLSNAP', 2));
     await expectCorrupt(path, /snapshot format 2/);
   });
 
   it('an end frame whose count does not match the pairs is refused', async () => {
     const path = nextPath();
-    const header = frame({ kind: 'header', index: 5, term: 1 });
+    const header = frame({ kind: 'header', index: 5, term: 1, voters: ['n1'], learners: [] });
     const block = frame({ kind: 'pairs', kv: [bytes('a'), bytes('1'), bytes('b'), bytes('2')] });
     await writeFile(path, fileOf([header, block, frame({ kind: 'end', pairs: 2 })]));
     expect((await verifySnapshotFile(path)).pairs).toBe(2);
@@ -186,7 +186,7 @@ describe('damage', () => {
 
   it('frames out of order, of unknown kinds, or malformed are refused', async () => {
     const path = nextPath();
-    const header = frame({ kind: 'header', index: 5, term: 1 });
+    const header = frame({ kind: 'header', index: 5, term: 1, voters: ['n1'], learners: [] });
     const end = frame({ kind: 'end', pairs: 0 });
     await writeFile(path, fileOf([end]));
     await expectCorrupt(path, /the first frame is not a header/);
@@ -206,20 +206,20 @@ describe('damage', () => {
     await verifySnapshotFile(path, { expectedChecksum: goodChecksum });
     await expectCorrupt(path, /whole file: checksum mismatch/, { expectedChecksum: (goodChecksum ^ 1) >>> 0 });
     // Another snapshot, itself intact, in the place of the recorded one.
-    await writeSnapshotFile(path, { index: 42, term: 3 }, batchesOf([[bytes('key-0'), bytes('other')]], [1]));
+    await writeSnapshotFile(path, { index: 42, term: 3, config: CONFIG }, batchesOf([[bytes('key-0'), bytes('other')]], [1]));
     await expectCorrupt(path, /whole file: checksum mismatch/, { expectedChecksum: goodChecksum });
   });
 
   it('a frame larger than maxSnapshotBlockBytes is refused before it is read', async () => {
     const path = nextPath();
     const pairs: Pair[] = [[bytes('big'), Buffer.alloc(2000, 0x61)]];
-    await writeSnapshotFile(path, { index: 1, term: 1 }, batchesOf(pairs, [1]));
+    await writeSnapshotFile(path, { index: 1, term: 1, config: CONFIG }, batchesOf(pairs, [1]));
     await verifySnapshotFile(path, { limits: { maxSnapshotBlockBytes: 4096 } });
     await expectCorrupt(path, /frame of \d+ bytes exceeds maxSnapshotBlockBytes \(1000\)/, { limits: { maxSnapshotBlockBytes: 1000 } });
     // A length field claiming 4 GiB: refused from the frame header alone.
     const head = Buffer.alloc(8);
     head.writeUInt32BE(0xffffffff, 0);
-    await writeFile(path, fileOf([frame({ kind: 'header', index: 1, term: 1 }), head]));
+    await writeFile(path, fileOf([frame({ kind: 'header', index: 1, term: 1, voters: ['n1'], learners: [] }), head]));
     await expectCorrupt(path, /exceeds maxSnapshotBlockBytes/);
   });
 });

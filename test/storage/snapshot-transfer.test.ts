@@ -184,6 +184,9 @@ describe('a lagging member catches up by snapshot', () => {
       expect(n3.storage.stats().snapshotsInstalled).toBeGreaterThanOrEqual(1);
       const installed = n3.storage.snapshot?.meta;
       expect(installed).toBeDefined();
+      // The membership travelled with the state: applied from the bootstrap entry, written in the snapshot.
+      expect(installed?.config).toEqual({ voters: IDS, learners: [] });
+      expect(n3.storage.backend.config).toEqual({ voters: IDS, learners: [] });
       // The transfer resumed: after the break it went on from the bytes n3 had acknowledged, not from the
       // start. (Before the break, offset 0 may have been sent more than once: chunks unanswered for three
       // heartbeats are resent from the last acknowledged offset.)
@@ -204,6 +207,7 @@ describe('a lagging member catches up by snapshot', () => {
       const again = await cluster.start(lagging);
       expect(again.storage.restored?.snapshot?.index).toBeGreaterThanOrEqual(installed?.index ?? Infinity);
       expect(await contents(again.storage)).toEqual(expected);
+      expect(again.storage.backend.config).toEqual({ voters: IDS, learners: [] });
       expect(cluster.fatal).toBeNull();
     } finally {
       await cluster.close();

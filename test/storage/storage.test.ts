@@ -11,6 +11,7 @@ import { index, nodeId, RaftNode, term, type Entry, type IncomingSnapshotChunk, 
 import { RaftLoop, type StateMachine } from '../../src/server/raft-loop.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { snapshotFileName } from '../../src/storage/snapshots.js';
+import { readSnapshotFile } from '../../src/storage/snapshot-file.js';
 import type { NodeStorage } from '../../src/storage/index.js';
 import { Rng } from '../sim/prng.js';
 import {
@@ -260,6 +261,7 @@ describe('receiving and installing a snapshot', () => {
   beforeAll(async () => {
     const storage = await openStorage(await tempDir('conclave-leader-'));
     await storage.persist(ready({ entries: [...entries(1, 3, 1), ...entries(4, 30, 2)], hardState: hardState(2, 30) }));
+    storage.backend.setMembership(CONFIG); // as the loop does when it applies the bootstrap entry
     await applyKeys(storage, 1, 3, 1, 'leader');
     const take = async (to: number) => {
       await applyKeys(storage, storage.backend.appliedIndex + 1, to, 2, 'leader');
@@ -460,6 +462,30 @@ describe('receiving and installing a snapshot', () => {
     expect(error.code).toBe('ErrSnapshotTooLarge');
     expect(error.message).toContain(`snapshot of ${leader.data.length} bytes exceeds maxSnapshotBytes (1000)`);
     expect(await snapFiles(storage)).toEqual([]);
+    await storage.close();
+    await expectOldState(dir);
+  });
+
+  it('carries the membership of its index in its header, and installs it with the state', async () => {
+    expect(leader.meta.config).toEqual(CONFIG);
+    const copy = join(await tempDir('conclave-header-'), 'leader.snap');
+    await writeFile(copy, leader.data);
+    const header = (await readSnapshotFile(copy).next()).value;
+    expect(header).toEqual({ kind: 'header', header: { index: 20, term: 2, config: CONFIG } });
+    const { storage } = await follower();
+    await storage.persist(ready({ snapshotChunks: chunksOf(leader, 400) }));
+    await storage.persist(ready({ snapshot: leader.meta, hardState: hardState(2, 20) }));
+    expect(storage.backend.config).toEqual(CONFIG);
+    expect(storage.backend.durableRecord.config).toEqual(CONFIG);
+    await storage.close();
+  });
+
+  it('refuses a snapshot whose membership is not the one the leader sent with it, and the old state stays', async () => {
+    const { dir, storage } = await follower();
+    const claimed: SnapshotMeta = { ...leader.meta, config: { voters: [nodeId('n1'), nodeId('n2')], learners: [] } };
+    await storage.persist(ready({ snapshotChunks: chunksOf({ meta: claimed, data: leader.data }, 400) }));
+    const error = await refusal(storage.persist(ready({ snapshot: claimed, hardState: hardState(2, 20) })));
+    expect(error.message).toMatch(/membership differs from the one the leader sent with it/);
     await storage.close();
     await expectOldState(dir);
   });

@@ -196,7 +196,7 @@ export async function prepareInstall(state: DirState, rng: Rng, count: number): 
   const dir = join(state.dir, 'install');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${at.term}-${at.index}.snap`);
-  const written = await writeSnapshotFile(file, at, modelBatches(kB), { snapshotBlockBytes: rng.int(128, 512) });
+  const written = await writeSnapshotFile(file, { ...at, config: { voters: [NODE], learners: [] } }, modelBatches(kB), { snapshotBlockBytes: rng.int(128, 512) });
   const spec: InstallSpec = { file, index: at.index, term: at.term, sizeBytes: written.sizeBytes };
   await writeFile(join(state.dir, INSTALL_SPEC_FILE), JSON.stringify(spec));
   state.maxProposed = Math.max(state.maxProposed, kB);
