@@ -653,6 +653,39 @@ describe('the Ready loop on storage', () => {
     await member.storage.close();
   });
 
+  it('records a snapshot that finishes while the loop stops, and compacts behind it', async () => {
+    const dir = await tempDir();
+    let stopping: Promise<void> | null = null;
+    let member: Member | null = null;
+    // The stop is asked for while the snapshot file is being written: between its write and its publication.
+    const storage = await openStorage(dir, { snapshotEntries: 50 }, (point) => {
+      if (point === 'snapshot:file-written' && stopping === null && member !== null) stopping = member.loop.stop();
+    });
+    const node = new RaftNode({ id: nodeId('n1'), initialConfig: CONFIG, random: new Rng(3).asFunction() });
+    const created: Member = { storage, node, loop: undefined as unknown as RaftLoop, applied: [], fatal: [] };
+    created.loop = new RaftLoop({ node, storage, stateMachine, send: () => {}, onApplied: (e) => created.applied.push(e), onFatal: (error) => created.fatal.push(error), snapshotCatchUpEntries: 10 });
+    member = created;
+    node.campaign();
+    created.loop.kick();
+    await waitFor(() => node.status().role === 'leader', 'leadership');
+    for (let k = 1; k <= 80 && stopping === null; k++) {
+      node.propose(bytes(`key-${k}=value-${k}`));
+      created.loop.kick();
+      await waitFor(() => created.applied.length >= k || stopping !== null, `entry ${k} applied`);
+    }
+    expect(stopping).not.toBeNull();
+    await stopping;
+    expect(created.fatal).toEqual([]);
+    const recorded = storage.snapshot?.meta.index ?? 0;
+    expect(recorded).toBeGreaterThanOrEqual(50);
+    expect(node.status().snapshot?.index).toBe(recorded);
+    expect(storage.firstIndex).toBe(recorded - 10 + 1);
+    await storage.close();
+    const reopened = await openStorage(dir);
+    expect(reopened.restored?.snapshot?.index).toBe(recorded);
+    await reopened.close();
+  });
+
   it('writes staged changes on its own when idle (stagedApplyFlushMs), or at once beyond maxStagedApplyBytes', async () => {
     const dir = await tempDir();
     let batchesAtApply = -1;
