@@ -14,10 +14,19 @@ export type StorageErrorCode =
   /** A backend key is larger than maxBackendKeyBytes. */
   | 'ErrKeyTooLarge';
 
+/** Where damage is: the file (or database directory), the record in it, and what is wrong with it. */
+export interface Damage {
+  readonly where: string;
+  readonly what: string;
+  readonly why: string;
+}
+
 export class StorageError extends Error {
   constructor(
     readonly code: StorageErrorCode,
     message: string,
+    /** Set on ErrCorrupt raised by corrupt(). */
+    readonly damage?: Damage,
   ) {
     super(`${code}: ${message}`);
     this.name = 'StorageError';
@@ -26,5 +35,5 @@ export class StorageError extends Error {
 
 /** A damaged record: names the file (or database directory) and the record, so that an operator knows what to repair. */
 export function corrupt(where: string, what: string, why: string): StorageError {
-  return new StorageError('ErrCorrupt', `${where}: ${what}: ${why}`);
+  return new StorageError('ErrCorrupt', `${where}: ${what}: ${why}`, { where, what, why });
 }

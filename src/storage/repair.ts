@@ -12,7 +12,7 @@ import { snapshotBackend } from './backend-snapshot.js';
 import { StorageError } from './errors.js';
 import { database, repairDatabaseFiles, type Db } from './leveldb.js';
 import { checkDatabaseFiles } from './leveldb-files.js';
-import { ENTRY_KEYS_END, entryIndexOf, entryKey, META } from './keys.js';
+import { ENTRY_KEYS_END, entryKey, META } from './keys.js';
 import { decodeRecord } from './record.js';
 import { verifySnapshotFile } from './snapshot-file.js';
 import { SnapshotDirectory, snapshotFileName } from './snapshots.js';
@@ -27,6 +27,7 @@ import {
   encodeSnapshotRecord,
   FIRST_BACKEND,
   NO_LOG_START,
+  scanEntries,
   type LogStart,
   type SnapshotRecord,
 } from './wal.js';
@@ -116,19 +117,23 @@ async function planRepair(db: Db, dbPath: string, snapshots: SnapshotDirectory, 
   const applied = backend.appliedIndex;
 
   // The log: the longest undamaged run of entries after the log start.
-  const scan = await scanLog(db, dbPath, logStart);
+  // The log as a start reads it: the entries after the snapshot (those below it are never served again).
+  const snapshotIndex = meta.snapshot?.meta.index ?? 0;
+  const scanFrom = Math.max(logStart.index, snapshotIndex);
+  const termAtScanFrom = meta.snapshot !== null && scanFrom === snapshotIndex ? meta.snapshot.meta.term : logStart.term;
+  const scan = await scanEntries(db, dbPath, scanFrom, termAtScanFrom, { keep: false, stopAtDamage: false });
   let lastGood = scan.lastGood;
-  const deleteFrom = scan.firstBad === null ? null : scan.firstBad.index;
-  if (scan.firstBad !== null) {
-    if (scan.firstBad.index <= applied) {
-      return refuse(`entry ${scan.firstBad.index} is damaged (${scan.firstBad.why}) and this member has already applied it (applied index ${applied}); ${REPLACE_MEMBER}`);
+  const firstBad = scan.damage;
+  const deleteFrom = firstBad === null ? null : firstBad.index;
+  if (firstBad !== null) {
+    if (firstBad.index <= applied) {
+      return refuse(`entry ${firstBad.index} is damaged (${firstBad.why}) and this member has already applied it (applied index ${applied}); ${REPLACE_MEMBER}`);
     }
     findings.push({
-      problem: `entry ${scan.firstBad.index} is damaged: ${scan.firstBad.why}`,
-      action: `delete the log from entry ${scan.firstBad.index} on (${scan.storedFromBad} stored entries); this member receives them again from the leader`,
+      problem: `entry ${firstBad.index} is damaged: ${firstBad.why}`,
+      action: `delete the log from entry ${firstBad.index} on (${scan.storedFromDamage} stored entries); this member receives them again from the leader`,
     });
   }
-  const snapshotIndex = meta.snapshot?.meta.index ?? 0;
   lastGood = Math.max(lastGood, snapshotIndex);
   let newHardState: HardState | null = null;
   if (hardState.commit > lastGood) {
@@ -188,50 +193,6 @@ async function readMetadata(db: Db, dbPath: string) {
     snapshot: (await read(META.snapshot, decodeSnapshotRecord)) ?? null,
     backend: (await read(META.backend, decodeBackendRecord)) ?? FIRST_BACKEND,
   };
-}
-
-async function scanLog(db: Db, dbPath: string, logStart: LogStart) {
-  let expected = logStart.index + 1;
-  let previousTerm: number = logStart.term;
-  let firstBad: { index: number; why: string } | null = null;
-  let storedFromBad = 0;
-  const iterator = db.iterator({ gt: entryKey(logStart.index), lt: ENTRY_KEYS_END });
-  try {
-    for (;;) {
-      let rows: [Buffer, Buffer][];
-      try {
-        rows = await iterator.nextv(1000);
-      } catch (error) {
-        firstBad ??= { index: expected, why: `LevelDB could not read it (${(error as Error).message})` };
-        break;
-      }
-      if (rows.length === 0) break;
-      for (const [key, value] of rows) {
-        const at = entryIndexOf(key);
-        if (firstBad !== null) {
-          storedFromBad++;
-          continue;
-        }
-        if (at !== expected) {
-          firstBad = { index: expected, why: `missing (the next stored entry is ${at})` };
-          storedFromBad++;
-          continue;
-        }
-        try {
-          const entry = decodeEntry(value, dbPath, at);
-          if (entry.term < previousTerm) throw new Error(`term ${entry.term} is lower than the term ${previousTerm} before it`);
-          previousTerm = entry.term;
-          expected++;
-        } catch (error) {
-          firstBad = { index: at, why: (error as Error).message };
-          storedFromBad++;
-        }
-      }
-    }
-  } finally {
-    await iterator.close();
-  }
-  return { lastGood: (firstBad?.index ?? expected) - 1, firstBad, storedFromBad };
 }
 
 async function snapshotFileProblem(snapshots: SnapshotDirectory, record: SnapshotRecord): Promise<string | null> {

@@ -12,7 +12,7 @@ import {
   type SnapshotMeta,
   type Term,
 } from '../raft/types.js';
-import { corrupt } from './errors.js';
+import { corrupt, StorageError } from './errors.js';
 import type { Db } from './leveldb.js';
 import { ENTRY_KEYS_END, entryIndexOf, entryKey, META } from './keys.js';
 import { decodeRecord, encodeRecord } from './record.js';
@@ -149,41 +149,18 @@ export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
 
   // The entry at the scan's start must agree with what is recorded there (the snapshot's term).
   const scanFrom = Math.max(logStart.index, snapshotIndex);
-  let previousTerm: number = snapshot !== null && scanFrom === snapshotIndex ? snapshot.meta.term : logStart.term;
+  const previousTerm: number = snapshot !== null && scanFrom === snapshotIndex ? snapshot.meta.term : logStart.term;
   if (snapshot !== null && snapshotIndex > logStart.index) {
     const atSnapshot = await readMeta(db, entryKey(snapshotIndex), where, `entry ${snapshotIndex}`);
     if (atSnapshot !== undefined && decodeEntry(atSnapshot, where, snapshotIndex).term !== snapshot.meta.term) {
       throw corrupt(where, `entry ${snapshotIndex}`, `term differs from the snapshot's (${snapshot.meta.term}) at the same index`);
     }
   }
-  const entries: Entry[] = [];
-  let expected = scanFrom + 1;
+  const scan = await scanEntries(db, where, scanFrom, previousTerm, { keep: true, stopAtDamage: true });
+  if (scan.damage !== null) throw corrupt(where, scan.damage.what, scan.damage.why);
+  const { entries } = scan;
   let bytesSinceSnapshot = 0;
-  const iterator = db.iterator({ gt: entryKey(scanFrom), lt: ENTRY_KEYS_END, highWaterMarkBytes: SCAN_PREFETCH_BYTES });
-  try {
-    for (;;) {
-      let batch: [Buffer, Buffer][];
-      try {
-        batch = await iterator.nextv(1000);
-      } catch (error) {
-        throw corrupt(where, `entry ${expected}`, `LevelDB could not read it (${(error as Error).message})`);
-      }
-      if (batch.length === 0) break;
-      for (const [key, value] of batch) {
-        const at = entryIndexOf(key);
-        if (at < 0) throw corrupt(where, `key ${key.toString('hex')}`, 'not an entry key inside the entry key range');
-        if (at !== expected) throw corrupt(where, `entry ${expected}`, `missing (the next stored entry is ${at})`);
-        const entry = decodeEntry(value, where, at);
-        if (entry.term < previousTerm) throw corrupt(where, `entry ${at}`, `term ${entry.term} is lower than the term ${previousTerm} before it`);
-        previousTerm = entry.term;
-        entries.push(entry);
-        bytesSinceSnapshot += entry.data.length;
-        expected++;
-      }
-    }
-  } finally {
-    await iterator.close();
-  }
+  for (const entry of entries) bytesSinceSnapshot += entry.data.length;
 
   if (!initialized && (hardStateRecord !== undefined || entries.length > 0 || snapshotRecord !== undefined)) {
     throw corrupt(where, 'format record', 'missing, but the database holds Raft state');
@@ -197,6 +174,82 @@ export async function recoverLog(db: Db, where: string): Promise<RecoveredLog> {
     throw corrupt(where, 'snapshot record', `snapshot index ${snapshot.meta.index} is beyond the applied index ${backend.appliedIndex}`);
   }
   return { initialized, hardState, logStart, deletedThrough, entries, lastIndex, snapshot, backend, bytesSinceSnapshot };
+}
+
+/** What a scan of the stored entries after some index found. */
+export interface EntryScan {
+  /** The entries in order before any damage (only when asked to keep them). */
+  readonly entries: Entry[];
+  /** The index of the last entry in order before any damage. */
+  readonly lastGood: number;
+  /** The first damage: the index where the log stops being whole, and what is wrong there. */
+  readonly damage: { readonly index: number; readonly what: string; readonly why: string } | null;
+  /** Entry keys stored from the damage on (counted only when not stopping at it). */
+  readonly storedFromDamage: number;
+}
+
+/**
+ * Reads the stored entries after `after` in order (with a 1 MiB read-ahead), checking each one's checksum and
+ * index, that none is missing, and that terms never go back (from `previousTerm`, the term at `after`).
+ */
+export async function scanEntries(
+  db: Db,
+  where: string,
+  after: number,
+  previousTerm: number,
+  options: { readonly keep: boolean; readonly stopAtDamage: boolean },
+): Promise<EntryScan> {
+  const entries: Entry[] = [];
+  let expected = after + 1;
+  let termBefore = previousTerm;
+  let damage: EntryScan['damage'] = null;
+  let storedFromDamage = 0;
+  const iterator = db.iterator({ gt: entryKey(after), lt: ENTRY_KEYS_END, highWaterMarkBytes: SCAN_PREFETCH_BYTES });
+  try {
+    scanning: for (;;) {
+      let batch: [Buffer, Buffer][];
+      try {
+        batch = await iterator.nextv(1000);
+      } catch (error) {
+        damage ??= { index: expected, what: `entry ${expected}`, why: `LevelDB could not read it (${(error as Error).message})` };
+        break;
+      }
+      if (batch.length === 0) break;
+      for (const [key, value] of batch) {
+        if (damage !== null) {
+          storedFromDamage++;
+          continue;
+        }
+        damage = checkNext(key, value);
+        if (damage !== null) {
+          storedFromDamage++;
+          if (options.stopAtDamage) break scanning;
+        }
+      }
+    }
+  } finally {
+    await iterator.close();
+  }
+  return { entries, lastGood: (damage?.index ?? expected) - 1, damage, storedFromDamage };
+
+  function checkNext(key: Buffer, value: Buffer): EntryScan['damage'] {
+    const at = entryIndexOf(key);
+    if (at < 0) return { index: expected, what: `key ${key.toString('hex')}`, why: 'not an entry key inside the entry key range' };
+    if (at !== expected) return { index: expected, what: `entry ${expected}`, why: `missing (the next stored entry is ${at})` };
+    let entry: Entry;
+    try {
+      entry = decodeEntry(value, where, at);
+    } catch (error) {
+      const found = error instanceof StorageError ? error.damage : undefined;
+      if (found === undefined) throw error;
+      return { index: at, what: found.what, why: found.why };
+    }
+    if (entry.term < termBefore) return { index: at, what: `entry ${at}`, why: `term ${entry.term} is lower than the term ${termBefore} before it` };
+    termBefore = entry.term;
+    if (options.keep) entries.push(entry);
+    expected++;
+    return null;
+  }
 }
 
 async function readMeta(db: Db, key: Buffer, where: string, what: string): Promise<Buffer | undefined> {
