@@ -61,7 +61,3 @@ export function prefixEnd(prefix: Uint8Array): Buffer {
 /** Bounds of all backend keys of every generation. */
 export const BACKEND_KEYS_START = Buffer.from([BACKEND_TAG]);
 export const BACKEND_KEYS_END = Buffer.from([BACKEND_TAG + 1]);
-
-export function generationOf(key: Uint8Array): number {
-  return Buffer.from(key.buffer, key.byteOffset, key.length).readUInt32BE(1);
-}

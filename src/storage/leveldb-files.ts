@@ -177,7 +177,7 @@ const MIDDLE = 3;
 const LAST = 4;
 
 /** Checks every record of a log; hands each logical record to `onRecord` when given. */
-export function forEachLogRecord(path: string, data: Buffer, onRecord?: (record: Buffer, offset: number) => void): void {
+function forEachLogRecord(path: string, data: Buffer, onRecord?: (record: Buffer, offset: number) => void): void {
   let fragments: Buffer[] = [];
   let recordAt = 0;
   let inRecord = false;
@@ -242,7 +242,7 @@ interface Handle {
   readonly size: number;
 }
 
-export function checkTable(path: string, data: Buffer): void {
+function checkTable(path: string, data: Buffer): void {
   if (data.length < FOOTER_BYTES) throw corrupt(path, 'footer', `table of ${data.length} bytes is shorter than its footer`);
   const footerAt = data.length - FOOTER_BYTES;
   if (data.readUInt32LE(footerAt + 40) !== TABLE_MAGIC_LOW || data.readUInt32LE(footerAt + 44) !== TABLE_MAGIC_HIGH) {
@@ -382,7 +382,7 @@ const TABLES: Uint32Array[] = (() => {
   return tables;
 })();
 
-export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
+function crc32c(data: Uint8Array, start = 0, end = data.length): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let c = ~0;
   let i = start;

@@ -170,18 +170,6 @@ export async function verifySnapshotFile(
   throw corrupt(path, 'whole file', 'no end frame');
 }
 
-/** CRC-32 of a whole file, read in bounded pieces. */
-export async function fileChecksum(path: string): Promise<{ checksum: number; sizeBytes: number }> {
-  const file = await open(path, 'r');
-  try {
-    const reader = new SequentialReader(file);
-    while ((await reader.read(1024 * 1024, true)) !== null);
-    return { checksum: reader.checksum, sizeBytes: reader.offset };
-  } finally {
-    await file.close();
-  }
-}
-
 interface FramePayload {
   kind?: unknown;
   index?: unknown;
@@ -216,8 +204,8 @@ class SequentialReader {
 
   constructor(private readonly file: FileHandle) {}
 
-  /** Exactly `length` bytes (or, with `partial`, up to that many), or null at the end of the file. */
-  async read(length: number, partial = false): Promise<Buffer | null> {
+  /** Exactly `length` bytes, or null when the file ends before them. */
+  async read(length: number): Promise<Buffer | null> {
     while (this.buffered.length < length && !this.eof) {
       const piece = Buffer.allocUnsafe(Math.max(1024 * 1024, length - this.buffered.length));
       const { bytesRead } = await this.file.read(piece, 0, piece.length, this.fileOffset);
@@ -225,12 +213,10 @@ class SequentialReader {
       this.fileOffset += bytesRead;
       this.buffered = this.buffered.length === 0 ? piece.subarray(0, bytesRead) : Buffer.concat([this.buffered, piece.subarray(0, bytesRead)]);
     }
-    if (this.buffered.length === 0) return null;
-    if (this.buffered.length < length && !partial) return null;
-    const take = Math.min(length, this.buffered.length);
-    const out = this.buffered.subarray(0, take);
-    this.buffered = this.buffered.subarray(take);
-    this.offset += take;
+    if (this.buffered.length < length) return null;
+    const out = this.buffered.subarray(0, length);
+    this.buffered = this.buffered.subarray(length);
+    this.offset += length;
     this.checksum = crc32(out, this.checksum);
     return out;
   }

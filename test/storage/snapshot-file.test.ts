@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/storage/errors.js';
-import { fileChecksum, readSnapshotFile, verifySnapshotFile, writeSnapshotFile, type SnapshotFrame } from '../../src/storage/snapshot-file.js';
+import { readSnapshotFile, verifySnapshotFile, writeSnapshotFile, type SnapshotFrame } from '../../src/storage/snapshot-file.js';
 import { bytes, CONFIG, removeTempDirs, tempDir } from './helpers.js';
 
 let dir: string;
@@ -72,6 +72,12 @@ async function expectCorrupt(path: string, pattern: RegExp, options: Parameters<
 }
 
 const pairArb = fc.tuple(fc.uint8Array({ maxLength: 12 }), fc.uint8Array({ maxLength: 40 }));
+
+/** CRC-32 and size of a whole file, as the snapshot record keeps them. */
+async function fileChecksum(path: string): Promise<{ checksum: number; sizeBytes: number }> {
+  const data = await readFile(path);
+  return { checksum: crc32(data), sizeBytes: data.length };
+}
 
 describe('round trip', () => {
   it('reads back the header, every pair in order, the count, the size and the checksum that were written', async () => {
