@@ -1,7 +1,7 @@
 // The architecture, as rules over the import graph of src/ and cmd/.
 //
 // Arrows point one way:   raft  <-  storage, transport  <-  server  <-  cmd
-//                         state <---------------------------  server
+//                         protocol  <-  state  <-------------  server
 //                         protocol  <-  server, client  <-  cmd
 // and src/util/ and src/limits.ts are leaves everyone may use. A new layer is one more row in LAYERS.
 
@@ -33,13 +33,14 @@ const LAYERS: readonly LayerRule[] = [
   { layer: 'src/raft/', mayImport: ['src/raft/', ...LEAVES], packages: [], deterministic: true },
   // The replicated state machine (MVCC KV, leases, registry, locks, election, snowflake): applied identically
   // on every member, so deterministic as well.
-  { layer: 'src/state/', mayImport: ['src/state/', ...LEAVES], packages: ['@msgpack/msgpack'], deterministic: true },
+  // It implements the API's request types, so it reads src/protocol/ (plain types and codecs, deterministic too).
+  { layer: 'src/state/', mayImport: ['src/state/', 'src/protocol/', ...LEAVES], packages: ['@msgpack/msgpack'], deterministic: true },
   // LevelDB write-ahead log, backend and snapshot files.
   { layer: 'src/storage/', mayImport: ['src/storage/', 'src/raft/', ...LEAVES], packages: '*' },
   // Peer-to-peer Raft messages over WebSocket.
   { layer: 'src/transport/', mayImport: ['src/transport/', 'src/raft/', ...LEAVES], packages: '*', forbiddenPackages: LEVELDB },
   // The client API's wire format, shared by server and client.
-  { layer: 'src/protocol/', mayImport: ['src/protocol/', ...LEAVES], packages: ['@msgpack/msgpack'] },
+  { layer: 'src/protocol/', mayImport: ['src/protocol/', ...LEAVES], packages: ['@msgpack/msgpack'], deterministic: true },
   // The member: drives Ready batches through storage and transport, applies to state, serves HTTP/WS.
   {
     layer: 'src/server/',
@@ -48,7 +49,7 @@ const LAYERS: readonly LayerRule[] = [
     forbiddenPackages: LEVELDB,
   },
   // The client library: speaks the protocol over WebSocket, knows nothing of the server's insides.
-  { layer: 'src/client/', mayImport: ['src/client/', 'src/protocol/', ...LEAVES], packages: ['ws'] },
+  { layer: 'src/client/', mayImport: ['src/client/', 'src/protocol/', ...LEAVES], packages: ['ws', 'node:http', 'node:https', 'node:events', 'node:timers'] },
   // The executables.
   { layer: 'cmd/', mayImport: ['cmd/', 'src/'], packages: '*' },
 ];
@@ -237,11 +238,11 @@ describe('checkImportGraph on a synthetic graph', () => {
     expect(check({ 'src/util/clock.ts': 'export const now = () => Date.now();' })).toEqual([]);
   });
 
-  it('reports src/state importing anything but state, util, limits and @msgpack/msgpack', () => {
-    expect(check({ 'src/state/bad.ts': "import '../raft/types.js';\nimport 'node:fs';\nimport '../protocol/wire.js';" })).toEqual([
-      'src/state/bad.ts:1 imports src/raft/types.ts; src/state/ may import only src/state/, src/util/, src/limits.ts',
+  it('reports src/state importing anything but state, protocol, util, limits and @msgpack/msgpack', () => {
+    expect(check({ 'src/state/bad.ts': "import '../raft/types.js';\nimport 'node:fs';\nimport '../protocol/wire.js';\nimport '../storage/wal.js';" })).toEqual([
+      'src/state/bad.ts:1 imports src/raft/types.ts; src/state/ may import only src/state/, src/protocol/, src/util/, src/limits.ts',
       'src/state/bad.ts:2 imports node:fs; src/state/ may import only the packages @msgpack/msgpack',
-      'src/state/bad.ts:3 imports src/protocol/wire.ts; src/state/ may import only src/state/, src/util/, src/limits.ts',
+      'src/state/bad.ts:4 imports src/storage/wal.ts; src/state/ may import only src/state/, src/protocol/, src/util/, src/limits.ts',
     ]);
   });
 
@@ -264,11 +265,12 @@ describe('checkImportGraph on a synthetic graph', () => {
     ]);
   });
 
-  it('reports the client depending on anything but protocol, util, limits and ws', () => {
-    expect(check({ 'src/client/bad.ts': "import '../server/node.js';\nimport 'node:http';\nimport { encode } from '@msgpack/msgpack';" })).toEqual([
+  it('reports the client depending on anything but protocol, util, limits, ws and Node networking', () => {
+    const only = 'src/client/ may import only the packages ws, node:http, node:https, node:events, node:timers';
+    expect(check({ 'src/client/bad.ts': "import '../server/node.js';\nimport 'node:fs';\nimport { encode } from '@msgpack/msgpack';\nimport 'node:http';" })).toEqual([
       'src/client/bad.ts:1 imports src/server/node.ts; src/client/ may import only src/client/, src/protocol/, src/util/, src/limits.ts',
-      'src/client/bad.ts:2 imports node:http; src/client/ may import only the packages ws',
-      'src/client/bad.ts:3 imports @msgpack/msgpack; src/client/ may import only the packages ws',
+      `src/client/bad.ts:2 imports node:fs; ${only}`,
+      `src/client/bad.ts:3 imports @msgpack/msgpack; ${only}`,
     ]);
   });
 
