@@ -63,3 +63,54 @@ export const storageLimits = {
 } as const;
 
 export type StorageLimits = { readonly [Name in keyof typeof storageLimits]: number };
+
+/** Bounds of the replicated key-value store (src/state) and the requests it accepts. */
+export const kvLimits = {
+  /** Largest key (etcd has no separate key limit; ours keeps every backend key of the MVCC layout under storageLimits.maxBackendKeyBytes). */
+  maxKeyBytes: 16 * 1024,
+  /** Largest value (a put must also fit in serverLimits.maxRequestBytes). */
+  maxValueBytes: 1536 * 1024,
+  /** Operations in the success or in the failure branch of one txn, and compares in it (etcd's --max-txn-ops). */
+  maxTxnOps: 128,
+  /** Levels of txns nested in txns. */
+  maxTxnDepth: 8,
+} as const;
+
+/** Bounds of the peer transport (src/transport). */
+export const transportLimits = {
+  /** Messages queued for one peer before new ones are dropped (Raft resends what matters). */
+  maxPeerQueueMessages: 4096,
+  /** Bytes queued for one peer before new messages are dropped. */
+  maxPeerQueueBytes: 64 * 1024 * 1024,
+  /** Largest frame a peer may send (an append carries up to raftLimits.maxAppendBytes of entries, a snapshot chunk raftLimits.snapshotChunkBytes). */
+  maxPeerFrameBytes: 8 * 1024 * 1024,
+  /** First delay before redialling a peer; doubles up to reconnectMaxMs, with jitter. */
+  reconnectMinMs: 50,
+  reconnectMaxMs: 2000,
+  /** Time a new peer connection has to complete its handshake. */
+  handshakeTimeoutMs: 2000,
+} as const;
+
+/** Bounds of the member's client-facing server (src/server). */
+export const serverLimits = {
+  /** Largest request body (etcd's --max-request-bytes). */
+  maxRequestBytes: 1536 * 1024,
+  /** Proposals this member waits on at once; beyond it a request gets ErrTooManyRequests. */
+  maxPendingProposals: 16_384,
+  /** Linearizable reads waiting at once; beyond it a read gets ErrTooManyRequests. */
+  maxPendingReads: 16_384,
+  /** Time a request waits for its proposal to apply or its read to be confirmed before ErrTimeout. */
+  requestTimeoutMs: 7000,
+  /** Client connections held open at once. */
+  maxClientConnections: 10_000,
+} as const;
+
+/** Bounds of the client library (src/client). */
+export const clientLimits = {
+  /** Time one request may take on one endpoint before the client tries the next. */
+  requestTimeoutMs: 10_000,
+  /** Time to connect to one endpoint before trying the next. */
+  dialTimeoutMs: 2000,
+  /** Largest response body the client reads. */
+  maxResponseBytes: 64 * 1024 * 1024,
+} as const;
