@@ -91,6 +91,7 @@ export const ERRORS = {
   ErrInternal: { grpc: GRPC.internal, message: 'etcdserver: internal error' },
   // The client side: no member could be reached.
   ErrUnreachable: { grpc: GRPC.unavailable, message: 'no endpoint could be reached' },
+  ErrResponseTooLarge: { grpc: GRPC.resourceExhausted, message: 'response is larger than the client accepts' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,182 @@
+// The JSON codec of the client API: the wire format of etcd 3.4's v3 gRPC gateway (grpc-gateway with jsonpb,
+// OrigName true, EmitDefaults false), used by both sides. The server decodes requests and encodes responses,
+// the client encodes requests and decodes responses.
+//
+// - Field names are the proto's on output (`range_end`, `prev_kv`; the cluster messages' `ID`, `peerURLs`);
+//   on input the lowerCamelCase JSON names (`rangeEnd`) are accepted too, as jsonpb does.
+// - Fields equal to their default are left out; a null field reads as absent.
+// - bytes are standard padded base64; int64/uint64 are decimal strings (JSON numbers accepted on input);
+//   member and cluster IDs are decimal uint64 strings over our 16 hex digits; enums are written by name
+//   (names or numbers accepted on input).
+// - Requests are read strictly: an unknown field is ErrUnknownField and a malformed value ErrInvalidField, each
+//   naming the field's path; a key above kvLimits.maxKeyBytes is ErrKeyTooLarge and a txn nested more than
+//   kvLimits.maxTxnDepth levels ErrTxnTooDeep. Responses skip unknown fields (a newer server may add some) and
+//   throw ErrInvalidField when malformed.
+// - Whether a well-formed request makes sense (an empty key, a revision in the future...) is the server's business.
+
+import type { Method, Requests, Responses } from './api.js';
+import type { ResponseHeader } from './kv.js';
+import {
+  decodeMemberAddRequest,
+  decodeMemberAddResponse,
+  decodeMemberIdRequest,
+  decodeMemberListRequest,
+  decodeMembersResponse,
+  decodeStatusRequest,
+  decodeStatusResponse,
+  encodeMemberAddRequest,
+  encodeMemberAddResponse,
+  encodeMemberIdRequest,
+  encodeMemberListRequest,
+  encodeMembersResponse,
+  encodeStatusRequest,
+  encodeStatusResponse,
+} from './json-cluster.js';
+import { decodeHeader, encodeHeader } from './json-header.js';
+import {
+  decodeCompactionRequest,
+  decodeDeleteRangeRequest,
+  decodePutRequest,
+  decodeRangeRequest,
+  decodeTxnRequest,
+  encodeCompactionRequest,
+  encodeDeleteRangeRequest,
+  encodePutRequest,
+  encodeRangeRequest,
+  encodeTxnRequest,
+} from './json-kv-requests.js';
+import {
+  decodeCompactionResponse,
+  decodeDeleteRangeResponse,
+  decodePutResponse,
+  decodeRangeResponse,
+  decodeTxnResponse,
+  encodeCompactionResponse,
+  encodeDeleteRangeResponse,
+  encodePutResponse,
+  encodeRangeResponse,
+  encodeTxnResponse,
+} from './json-kv-responses.js';
+import { JsonWriter } from './json-scalars.js';
+import { describeJson, ENCODING_REQUEST, ENCODING_RESPONSE, encodingError, FieldReader, type EncodeContext, type Json, type JsonObject } from './json-value.js';
+import { ConclaveError } from './errors.js';
+
+export type { Json } from './json-value.js';
+export { decodeHealth, encodeHealth } from './json-cluster.js';
+export { decodeError, encodeError, parseJsonBody } from './json-errors.js';
+
+interface MethodCodec<Request, Response> {
+  /** The response's proto message, for error details. */
+  readonly response: string;
+  readonly decodeRequest: (body: unknown, path: string) => Request;
+  readonly encodeRequest: (request: Request, path: string, context: EncodeContext) => JsonObject;
+  /** Writes the response's fields after the header; `revision` goes into the headers of nested responses. */
+  readonly encodeResponse: (writer: JsonWriter, response: Response, revision: number) => void;
+  readonly decodeResponse: (reader: FieldReader) => Response;
+}
+
+type Codecs = { readonly [M in Method]: MethodCodec<Requests[M], Responses[M]> };
+
+const CODECS: Codecs = {
+  range: {
+    response: 'RangeResponse',
+    decodeRequest: decodeRangeRequest,
+    encodeRequest: encodeRangeRequest,
+    encodeResponse: encodeRangeResponse,
+    decodeResponse: decodeRangeResponse,
+  },
+  put: {
+    response: 'PutResponse',
+    decodeRequest: decodePutRequest,
+    encodeRequest: encodePutRequest,
+    encodeResponse: encodePutResponse,
+    decodeResponse: decodePutResponse,
+  },
+  deleteRange: {
+    response: 'DeleteRangeResponse',
+    decodeRequest: decodeDeleteRangeRequest,
+    encodeRequest: encodeDeleteRangeRequest,
+    encodeResponse: encodeDeleteRangeResponse,
+    decodeResponse: decodeDeleteRangeResponse,
+  },
+  txn: {
+    response: 'TxnResponse',
+    decodeRequest: (body, path) => decodeTxnRequest(body, path),
+    encodeRequest: (request, path, context) => encodeTxnRequest(request, path, context),
+    encodeResponse: (writer, response, revision) => encodeTxnResponse(writer, response, revision),
+    decodeResponse: (reader) => decodeTxnResponse(reader),
+  },
+  compact: {
+    response: 'CompactionResponse',
+    decodeRequest: decodeCompactionRequest,
+    encodeRequest: encodeCompactionRequest,
+    encodeResponse: encodeCompactionResponse,
+    decodeResponse: decodeCompactionResponse,
+  },
+  status: {
+    response: 'StatusResponse',
+    decodeRequest: decodeStatusRequest,
+    encodeRequest: encodeStatusRequest,
+    encodeResponse: encodeStatusResponse,
+    decodeResponse: decodeStatusResponse,
+  },
+  memberList: {
+    response: 'MemberListResponse',
+    decodeRequest: decodeMemberListRequest,
+    encodeRequest: encodeMemberListRequest,
+    encodeResponse: encodeMembersResponse,
+    decodeResponse: decodeMembersResponse,
+  },
+  memberAdd: {
+    response: 'MemberAddResponse',
+    decodeRequest: decodeMemberAddRequest,
+    encodeRequest: encodeMemberAddRequest,
+    encodeResponse: encodeMemberAddResponse,
+    decodeResponse: decodeMemberAddResponse,
+  },
+  memberRemove: {
+    response: 'MemberRemoveResponse',
+    decodeRequest: (body, path) => decodeMemberIdRequest(body, path, 'MemberRemoveRequest'),
+    encodeRequest: encodeMemberIdRequest,
+    encodeResponse: encodeMembersResponse,
+    decodeResponse: decodeMembersResponse,
+  },
+  memberPromote: {
+    response: 'MemberPromoteResponse',
+    decodeRequest: (body, path) => decodeMemberIdRequest(body, path, 'MemberPromoteRequest'),
+    encodeRequest: encodeMemberIdRequest,
+    encodeResponse: encodeMembersResponse,
+    decodeResponse: decodeMembersResponse,
+  },
+};
+
+function codecOf<M extends Method>(method: M): MethodCodec<Requests[M], Responses[M]> {
+  if (!Object.hasOwn(CODECS, method)) throw new ConclaveError('ErrNotFound', `no method ${String(method)}`);
+  return CODECS[method] as MethodCodec<Requests[M], Responses[M]>;
+}
+
+/** The request of a call from its parsed JSON body (see parseJsonBody). */
+export function decodeRequest<M extends Method>(method: M, body: unknown): Requests[M] {
+  return codecOf(method).decodeRequest(body, '');
+}
+
+/** The JSON body of a call; throws ErrInvalidField (or ErrKeyTooLarge, ErrTxnTooDeep) on what the server would refuse to read. */
+export function encodeRequest<M extends Method>(method: M, request: Requests[M]): Json {
+  return codecOf(method).encodeRequest(request, '', ENCODING_REQUEST);
+}
+
+export function encodeResponse<M extends Method>(method: M, header: ResponseHeader, response: Responses[M]): Json {
+  const codec = codecOf(method);
+  if (typeof header !== 'object' || header === null) throw encodingError(ENCODING_RESPONSE, 'header', `expected a ResponseHeader, got ${describeJson(header)}`);
+  if (typeof response !== 'object' || response === null) throw encodingError(ENCODING_RESPONSE, 'response', `expected a ${codec.response}, got ${describeJson(response)}`);
+  const writer = new JsonWriter('', ENCODING_RESPONSE).message('header', encodeHeader(header, ENCODING_RESPONSE));
+  codec.encodeResponse(writer, response, header.revision);
+  return writer.json;
+}
+
+export function decodeResponse<M extends Method>(method: M, body: unknown): { header: ResponseHeader; response: Responses[M] } {
+  const codec = codecOf(method);
+  const reader = FieldReader.of(body, '', false, codec.response);
+  const header = decodeHeader(reader.read('header'));
+  return { header, response: codec.decodeResponse(reader) };
+}
