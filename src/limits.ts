@@ -74,7 +74,11 @@ export const kvLimits = {
   maxTxnOps: 128,
   /** Levels of txns nested in txns. */
   maxTxnDepth: 8,
+  /** Backend rows fetched per call when the store walks history (reads at past revisions, compaction, hash). */
+  scanPageRows: 1024,
 } as const;
+
+export type KvLimits = { readonly [Name in keyof typeof kvLimits]: number };
 
 /** Bounds of the peer transport (src/transport). */
 export const transportLimits = {
@@ -89,7 +93,17 @@ export const transportLimits = {
   reconnectMaxMs: 2000,
   /** Time a new peer connection has to complete its handshake. */
   handshakeTimeoutMs: 2000,
+  /** Bytes written to a peer's socket but not yet taken by the kernel beyond which writing pauses and the peer's queue absorbs new messages. */
+  maxPeerSocketBufferedBytes: 4 * 1024 * 1024,
+  /** An open peer connection is pinged this often, so that a peer that vanished without closing (a partition, a dead host) is noticed. */
+  peerPingIntervalMs: 1000,
+  /** A peer connection with no pong for this long is closed and redialled. */
+  peerPongTimeoutMs: 5000,
+  /** TCP connections the peer listener holds at once (one per peer once established, plus handshakes in progress); beyond it new ones are closed at once. */
+  maxInboundPeerSockets: 128,
 } as const;
+
+export type TransportLimits = { readonly [Name in keyof typeof transportLimits]: number };
 
 /** Bounds of the member's client-facing server (src/server). */
 export const serverLimits = {
@@ -113,4 +127,6 @@ export const clientLimits = {
   dialTimeoutMs: 2000,
   /** Largest response body the client reads. */
   maxResponseBytes: 64 * 1024 * 1024,
+  /** Connections one client holds open to one endpoint at once (requests beyond it queue in the client until one is free). */
+  maxSocketsPerEndpoint: 64,
 } as const;
