@@ -224,8 +224,7 @@ export class NodeStorage {
   /**
    * Step 2 of the Ready contract: writes the Ready's snapshot chunks (each fsynced), installs its snapshot, and
    * writes its entries (replacing any stored at the same or higher indexes), its hard state and the applied
-   * changes staged since the last write, in one atomic batch. The batch is fsynced when the Ready must sync or
-   * carries applied changes (so that a batch of applied changes is never lost while a later one survives).
+   * changes staged since the last write when the batch must be fsynced anyway, in one atomic batch.
    */
   persist(ready: Ready): Promise<void> {
     return this.exclusive(async () => {
@@ -268,10 +267,14 @@ export class NodeStorage {
         lastIndex = newLast;
       }
       if (ready.hardState !== null) ops.push({ type: 'put', key: META.hardState, value: encodeHardState(ready.hardState) });
-      const carriesApplied = installed === null && this.backend.hasStaged();
+      // Applied changes ride only on a batch that is fsynced anyway; otherwise they stay staged until the next one
+      // (under load, the next Ready's entries) or until the loop flushes them (stagedApplyFlushMs): a commit-only
+      // Ready costs no fsync. Every batch carrying them is fsynced, so a batch of applied changes is never lost while
+      // a later one survives (LevelDB's log rotation does not order unsynced writes before synced ones).
+      const carriesApplied = installed === null && this.backend.hasStaged() && ready.mustSync;
       if (carriesApplied) this.backend.takeStaged(ops);
       if (ops.length === 0) return;
-      const sync = ready.mustSync || carriesApplied || installed !== null;
+      const sync = ready.mustSync || installed !== null;
       this.crashPoint('persist:before-batch');
       await this.writeBatch(ops, sync);
       this.crashPoint('persist:after-batch');

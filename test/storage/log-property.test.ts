@@ -77,7 +77,7 @@ function newModel(): Model {
   };
 }
 
-/** A persist writes whatever apply staged since the last write, in the same batch. */
+/** A persist that syncs writes whatever apply staged since the last write, in the same batch. */
 function flushStaged(model: Model, byPersist = true): void {
   if (byPersist && model.applied.index !== model.durableApplied.index) reached.carriedByPersist++;
   for (const [key, value] of model.staged) {
@@ -177,8 +177,8 @@ async function step(storage: NodeStorage, model: Model, op: Op, dir: string): Pr
       const commit = Math.min(model.last, model.hardState.commit + op.by);
       if (commit === model.hardState.commit) return storage;
       model.hardState = hardState(model.hardState.term, commit, model.hardState.vote);
+      // No fsync for a commit index: staged changes wait for a batch that syncs.
       await storage.persist(ready({ hardState: model.hardState, mustSync: false }));
-      flushStaged(model);
       return storage;
     }
     case 'apply': {
@@ -213,7 +213,6 @@ async function step(storage: NodeStorage, model: Model, op: Op, dir: string): Pr
     }
     case 'empty': {
       await storage.persist(ready({ mustSync: false }));
-      flushStaged(model);
       return storage;
     }
     case 'snapshot': {

@@ -92,7 +92,7 @@ describe('persist', () => {
     await other.close();
   });
 
-  it('fsyncs a batch only when the Ready must sync or carries applied changes, and writes nothing for an empty Ready', async () => {
+  it('fsyncs a batch only when the Ready must sync, carries applied changes only on such a batch, and writes nothing for an empty Ready', async () => {
     const storage = await openStorage(await tempDir());
     await storage.persist(ready({ entries: entries(1, 3, 1), hardState: hardState(1, 1) }));
     const before = storage.stats();
@@ -103,11 +103,16 @@ describe('persist', () => {
     expect(storage.stats().batches).toBe(before.batches + 1);
     storage.backend.put(bytes('k'), bytes('v'));
     storage.backend.setApplied(index(1), term(1));
+    // A commit-only Ready leaves the applied changes staged: no fsync for them.
     await storage.persist(ready({ hardState: hardState(1, 3), mustSync: false }));
+    expect(storage.stats().fsyncs).toBe(before.fsyncs);
+    expect(storage.backend.durableRecord.appliedIndex).toBe(0);
+    expect(storage.backend.hasStaged()).toBe(true);
+    // The next Ready that syncs carries them.
+    await storage.persist(ready({ entries: [entry(4, 1)] }));
     expect(storage.stats().fsyncs).toBe(before.fsyncs + 1);
     expect(storage.backend.durableRecord.appliedIndex).toBe(1);
-    await storage.persist(ready({ entries: [entry(4, 1)] }));
-    expect(storage.stats().fsyncs).toBe(before.fsyncs + 2);
+    expect(storage.backend.hasStaged()).toBe(false);
     await storage.close();
   });
 });
