@@ -1,0 +1,193 @@
+// The replicated MVCC key-value store (etcd v3 semantics). One global revision: a command that writes takes the
+// next one, shared by all its writes (with increasing sub-revisions); reads, no-op deletes, read-only txns, failed
+// commands and compactions leave it alone. A fresh store is at revision 1, so the first write is revision 2, as in
+// etcd. The layout of its records is described in kv-layout.ts (keys) and kv-records.ts (values).
+//
+// apply() runs one command at a time, in log order, and is deterministic: the same commands give the same backend
+// contents on every member. range() and hash() are served at any time, outside the log order. A command that awaits
+// the backend (a ranged delete, a txn, a compaction) holds a gate while it runs, and reads wait at the gate, so no
+// read sees half of a command. A read at the current revision takes its view in one backend call (or point reads),
+// issued in the turn it passes the gate; the event records it then fetches values from never change. Reads of the
+// past page through history records, which writes only add to. Only compaction removes records, so it waits, gate
+// held, until the reads in flight are done.
+//
+// If apply() throws (the backend failed), what it staged is incomplete: the member must stop, as for any failure
+// to apply an entry.
+
+import { kvLimits, type KvLimits } from '../limits.js';
+import { ConclaveError } from '../protocol/errors.js';
+import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, TxnRequest } from '../protocol/kv.js';
+import type { StateReader, StateWriter } from './backend.js';
+import type { KvCommand, KvResult } from './kv-command.js';
+import { compactHistory } from './kv-compact.js';
+import { hashRecords } from './kv-hash.js';
+import { META_KEY } from './kv-layout.js';
+import { decodeMeta, encodeMeta } from './kv-records.js';
+import { readRange } from './kv-read.js';
+import { applyTxn } from './kv-txn.js';
+import { validateKvCommand, validateRangeRequest } from './kv-validate.js';
+import { WriteContext } from './kv-write.js';
+
+export interface KvStoreOptions {
+  /** Whether a lease exists now (in the applied state); a put with a lease that does not fails ErrLeaseNotFound. Default: none does. */
+  readonly leaseExists?: (lease: number) => boolean;
+  readonly limits?: Partial<KvLimits>;
+}
+
+const FRESH_REVISION = 1;
+
+export class KvStore {
+  private current = FRESH_REVISION;
+  private compacted = 0;
+  private readonly leaseExists: (lease: number) => boolean;
+  private readonly limits: KvLimits;
+  private applying = false;
+  private gateWaiters: (() => void)[] = [];
+  private readsInFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(options: KvStoreOptions = {}) {
+    this.leaseExists = options.leaseExists ?? (() => false);
+    this.limits = { ...kvLimits, ...options.limits };
+  }
+
+  /** Re-reads the revisions from the backend: at start, and after a snapshot replaced the backend. */
+  load(reader: StateReader): void {
+    if (this.applying) throw new Error('KvStore.load() during an apply');
+    const bytes = reader.get(META_KEY);
+    const meta = bytes === undefined ? { revision: FRESH_REVISION, compactRevision: 0 } : decodeMeta(bytes);
+    this.current = meta.revision;
+    this.compacted = meta.compactRevision;
+  }
+
+  get revision(): number {
+    return this.current;
+  }
+
+  /** The revision of the latest compaction, 0 if none: reads below it fail ErrCompacted. */
+  get compactRevision(): number {
+    return this.compacted;
+  }
+
+  async apply(command: KvCommand, writer: StateWriter): Promise<KvResult> {
+    if (this.applying) throw new Error('KvStore.apply() while another apply is in progress: commands apply one at a time, in log order');
+    const invalid = validateKvCommand(command, this.limits);
+    if (invalid !== null) return this.refuse(invalid);
+    this.applying = true;
+    try {
+      switch (command.type) {
+        case 'put':
+          return this.put(command.request, writer);
+        case 'deleteRange':
+          return await this.deleteRange(command.request, writer);
+        case 'txn':
+          return await this.txn(command.request, writer);
+        case 'compact':
+          return await this.compact(command.request, writer);
+        default:
+          throw new Error(`unknown key-value command ${(command as { type: unknown }).type as string}`);
+      }
+    } finally {
+      this.applying = false;
+      for (const wake of this.gateWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Serves a range outside the log order. Throws ConclaveError (ErrCompacted, ErrFutureRev, or a refused request). */
+  async range(request: RangeRequest, reader: StateReader): Promise<{ revision: number; response: RangeResponse }> {
+    const invalid = validateRangeRequest(request, this.limits);
+    if (invalid !== null) throw invalid;
+    // Checked again after every wait, and nothing awaited between passing it and readRange's backend call: an
+    // apply that started in between would otherwise be seen half done.
+    while (this.applying) await this.gateOpened();
+    this.readsInFlight++;
+    try {
+      const revision = this.current;
+      const response = await readRange(reader, request, { revision, compactRevision: this.compacted, pageRows: this.limits.scanPageRows });
+      return { revision, response };
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** A digest of the MVCC state at the current revision, equal on members that applied the same commands. */
+  async hash(reader: StateReader): Promise<{ hash: number; revision: number; compactRevision: number }> {
+    while (this.applying) await this.gateOpened();
+    this.readsInFlight++;
+    try {
+      const revision = this.current;
+      const compactRevision = this.compacted;
+      return { hash: await hashRecords(reader, revision, this.limits.scanPageRows), revision, compactRevision };
+    } finally {
+      this.leave();
+    }
+  }
+
+  // ---- commands ----
+
+  private context(writer: StateWriter): WriteContext {
+    return new WriteContext(writer, this.current, this.compacted, this.limits.scanPageRows);
+  }
+
+  private put(request: PutRequest, writer: StateWriter): KvResult {
+    const lease = request.lease ?? 0;
+    if (lease !== 0 && !this.leaseExists(lease)) return this.refuse(new ConclaveError('ErrLeaseNotFound', `lease ${lease}`));
+    const context = this.context(writer);
+    const response = context.put(request);
+    if (response instanceof ConclaveError) return this.refuse(response);
+    this.commit(context, writer);
+    return { revision: this.current, ok: true, response };
+  }
+
+  private async deleteRange(request: DeleteRangeRequest, writer: StateWriter): Promise<KvResult> {
+    const context = this.context(writer);
+    const pending = context.deleteRange(request);
+    const response = pending instanceof Promise ? await pending : pending;
+    this.commit(context, writer);
+    return { revision: this.current, ok: true, response };
+  }
+
+  private async txn(request: TxnRequest, writer: StateWriter): Promise<KvResult> {
+    const context = this.context(writer);
+    const response = await applyTxn(context, request, this.leaseExists);
+    if (response instanceof ConclaveError) return this.refuse(response);
+    this.commit(context, writer);
+    return { revision: this.current, ok: true, response };
+  }
+
+  private async compact(request: CompactionRequest, writer: StateWriter): Promise<KvResult> {
+    const at = request.revision;
+    if (at <= this.compacted) return this.refuse(new ConclaveError('ErrCompacted', `revision ${at}, compacted through ${this.compacted}`));
+    if (at > this.current) return this.refuse(new ConclaveError('ErrFutureRev', `revision ${at}, the store is at ${this.current}`));
+    await this.drained();
+    await compactHistory(writer, this.compacted, at, this.limits.scanPageRows);
+    this.compacted = at;
+    writer.put(META_KEY, encodeMeta({ revision: this.current, compactRevision: at }));
+    return { revision: this.current, ok: true, response: {} };
+  }
+
+  private commit(context: WriteContext, writer: StateWriter): void {
+    if (!context.changed) return;
+    writer.put(META_KEY, encodeMeta({ revision: context.revision, compactRevision: this.compacted }));
+    this.current = context.revision;
+  }
+
+  private refuse(error: ConclaveError): KvResult {
+    return { revision: this.current, ok: false, error };
+  }
+
+  // ---- the gate ----
+
+  private gateOpened(): Promise<void> {
+    return new Promise<void>((resolve) => this.gateWaiters.push(resolve));
+  }
+
+  private leave(): void {
+    this.readsInFlight--;
+    if (this.readsInFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  private async drained(): Promise<void> {
+    while (this.readsInFlight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+}
