@@ -79,6 +79,8 @@ export class NodeStorage {
 
   private readonly limits: StorageLimits;
   private hardState: HardState;
+  /** A newer hard state that differs from the durable one only in its commit index: it goes with the next batch. */
+  private pendingHardState: HardState | null = null;
   private logStart: LogStart;
   /** Entries through here are deleted; those from here to logStart are being deleted in the background. */
   private deletedThrough: Index;
@@ -266,7 +268,16 @@ export class NodeStorage {
         }
         lastIndex = newLast;
       }
-      if (ready.hardState !== null) ops.push({ type: 'put', key: META.hardState, value: encodeHardState(ready.hardState) });
+      const hardState = ready.hardState ?? this.pendingHardState;
+      // A commit index alone is not worth a write: it is a hint (a restarted member relearns it from the leader), so
+      // it waits for the next batch, which always carries the latest hard state. That batch is also the only one that
+      // can carry applied changes, so the durable commit index never falls behind the durable applied index.
+      const commitOnly = ops.length === 0 && !ready.mustSync && (hardState === null || (hardState.term === this.hardState.term && hardState.vote === this.hardState.vote));
+      if (commitOnly) {
+        this.pendingHardState = hardState;
+        return;
+      }
+      if (hardState !== null) ops.push({ type: 'put', key: META.hardState, value: encodeHardState(hardState) });
       // Applied changes ride only on a batch that is fsynced anyway; otherwise they stay staged until the next one
       // (under load, the next Ready's entries) or until the loop flushes them (stagedApplyFlushMs): a commit-only
       // Ready costs no fsync. Every batch carrying them is fsynced, so a batch of applied changes is never lost while
@@ -281,7 +292,8 @@ export class NodeStorage {
       this.counters.entriesWritten += entries.length;
       this.bytesSinceSnapshot += entryBytes;
       if (carriesApplied) this.backend.flushed();
-      if (ready.hardState !== null) this.hardState = ready.hardState;
+      if (hardState !== null) this.hardState = hardState;
+      this.pendingHardState = null;
       this.logStart = logStart;
       this.lastIndex = lastIndex;
       if (installed !== null) await this.switchToInstalled(installed);
@@ -293,9 +305,14 @@ export class NodeStorage {
     return this.exclusive(async () => {
       if (!this.backend.hasStaged()) return;
       const ops: BatchOp[] = [];
+      const hardState = this.pendingHardState;
+      // The commit index goes first: the applied index it covers must never be durable without it.
+      if (hardState !== null) ops.push({ type: 'put', key: META.hardState, value: encodeHardState(hardState) });
       this.backend.takeStaged(ops);
       await this.writeBatch(ops, true);
       this.backend.flushed();
+      if (hardState !== null) this.hardState = hardState;
+      this.pendingHardState = null;
     });
   }
 

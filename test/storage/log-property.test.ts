@@ -23,6 +23,8 @@ interface Model {
   logStart: { index: number; term: number };
   last: number;
   hardState: HardState;
+  /** What a restart finds: a commit index alone waits for the next batch. */
+  durableHardState: HardState;
   /** The term new entries are written in. */
   term: number;
   snapshot: { meta: SnapshotMeta; pairs: Map<string, string> } | null;
@@ -67,6 +69,7 @@ function newModel(): Model {
     logStart: { index: 0, term: 0 },
     last: 0,
     hardState: hardState(0, 0, ''),
+    durableHardState: hardState(0, 0, ''),
     term: 0,
     snapshot: null,
     durable: new Map(),
@@ -79,6 +82,8 @@ function newModel(): Model {
 
 /** A persist that syncs writes whatever apply staged since the last write, in the same batch. */
 function flushStaged(model: Model, byPersist = true): void {
+  // Every batch carries the latest hard state.
+  model.durableHardState = model.hardState;
   if (byPersist && model.applied.index !== model.durableApplied.index) reached.carriedByPersist++;
   for (const [key, value] of model.staged) {
     if (value === null) model.durable.delete(key);
@@ -104,7 +109,7 @@ function modelEntries(model: Model, after: number): Entry[] {
 }
 
 async function checkDurable(storage: NodeStorage, model: Model): Promise<void> {
-  expect(storage.durableHardState).toEqual(model.hardState);
+  expect(storage.durableHardState).toEqual(model.durableHardState);
   expect(storage.firstIndex).toBe(model.logStart.index + 1);
   expect(storage.lastStoredIndex).toBe(model.last);
   expect(storage.snapshot?.meta ?? null).toEqual(model.snapshot?.meta ?? null);
@@ -134,7 +139,7 @@ async function checkRestored(storage: NodeStorage, model: Model): Promise<void> 
   expect(restored).toBeDefined();
   if (restored === undefined) return;
   const snapshotIndex = model.snapshot?.meta.index ?? 0;
-  expect(restored.hardState).toEqual(model.hardState);
+  expect(restored.hardState).toEqual(model.durableHardState);
   expect(restored.snapshot).toEqual(model.snapshot?.meta ?? null);
   expect(describeEntries(restored.entries)).toEqual(describeEntries(modelEntries(model, snapshotIndex)));
   expect(restored.applied).toBe(Math.max(model.durableApplied.index, snapshotIndex));
@@ -254,6 +259,7 @@ async function step(storage: NodeStorage, model: Model, op: Op, dir: string): Pr
       model.staged.clear();
       model.applied = { ...model.durableApplied };
       await checkRestored(reopened, model);
+      model.hardState = model.durableHardState;
       return reopened;
     }
   }

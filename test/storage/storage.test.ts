@@ -92,28 +92,50 @@ describe('persist', () => {
     await other.close();
   });
 
-  it('fsyncs a batch only when the Ready must sync, carries applied changes only on such a batch, and writes nothing for an empty Ready', async () => {
+  it('fsyncs a batch only when the Ready must sync, carries applied changes only on such a batch, and writes nothing for an empty or commit-only Ready', async () => {
     const storage = await openStorage(await tempDir());
     await storage.persist(ready({ entries: entries(1, 3, 1), hardState: hardState(1, 1) }));
     const before = storage.stats();
+    // A commit index alone waits for the next batch.
     await storage.persist(ready({ hardState: hardState(1, 2), mustSync: false }));
-    expect(storage.stats().batches).toBe(before.batches + 1);
-    expect(storage.stats().fsyncs).toBe(before.fsyncs);
+    expect(storage.stats().batches).toBe(before.batches);
+    expect(storage.durableHardState.commit).toBe(1);
     await storage.persist(ready({ mustSync: false }));
-    expect(storage.stats().batches).toBe(before.batches + 1);
+    expect(storage.stats().batches).toBe(before.batches);
     storage.backend.put(bytes('k'), bytes('v'));
     storage.backend.setApplied(index(1), term(1));
-    // A commit-only Ready leaves the applied changes staged: no fsync for them.
     await storage.persist(ready({ hardState: hardState(1, 3), mustSync: false }));
-    expect(storage.stats().fsyncs).toBe(before.fsyncs);
+    expect(storage.stats().batches).toBe(before.batches);
     expect(storage.backend.durableRecord.appliedIndex).toBe(0);
     expect(storage.backend.hasStaged()).toBe(true);
-    // The next Ready that syncs carries them.
+    // The next Ready that syncs carries the applied changes and the latest commit index, in one batch.
     await storage.persist(ready({ entries: [entry(4, 1)] }));
+    expect(storage.stats().batches).toBe(before.batches + 1);
     expect(storage.stats().fsyncs).toBe(before.fsyncs + 1);
     expect(storage.backend.durableRecord.appliedIndex).toBe(1);
+    expect(storage.durableHardState.commit).toBe(3);
     expect(storage.backend.hasStaged()).toBe(false);
+    // A term change is written (and synced) at once.
+    await storage.persist(ready({ hardState: hardState(2, 3) }));
+    expect(storage.stats().fsyncs).toBe(before.fsyncs + 2);
+    expect(storage.durableHardState.term).toBe(2);
     await storage.close();
+  });
+
+  it('flushes staged applied changes together with a commit index that waited', async () => {
+    const dir = await tempDir();
+    const storage = await openStorage(dir);
+    await storage.persist(ready({ entries: entries(1, 2, 1), hardState: hardState(1, 0) }));
+    await storage.persist(ready({ hardState: hardState(1, 2), mustSync: false }));
+    storage.backend.put(bytes('k'), bytes('v'));
+    storage.backend.setApplied(index(2), term(1));
+    await storage.flushApplied();
+    expect(storage.durableHardState.commit).toBe(2);
+    await storage.close();
+    const reopened = await openStorage(dir);
+    expect(reopened.restored?.hardState.commit).toBe(2);
+    expect(reopened.restored?.applied).toBe(2);
+    await reopened.close();
   });
 });
 
@@ -639,10 +661,13 @@ describe('the Ready loop on storage', () => {
     expect(longest).toBeGreaterThan(limits.snapshotEntries);
     expect(longest).toBeLessThanOrEqual(limits.snapshotEntries + catchUp + 8 * wave);
     expect(member.storage.firstIndex).toBeGreaterThan(1000);
+    expect(await backendPairs(member.storage)).toEqual(modelPairs(1200));
+    // Stopping records a snapshot still being taken (until then its file is one more than retained), and the
+    // entries it compacts are deleted in the background.
+    await member.loop.stop();
+    await member.storage.settled();
     expect((await storedEntries(member.storage)).length).toBe(member.storage.lastStoredIndex - member.storage.firstIndex + 1);
     expect((await snapFiles(member.storage)).filter((name) => name.endsWith('.snap')).length).toBeLessThanOrEqual(limits.snapshotsRetained);
-    expect(await backendPairs(member.storage)).toEqual(modelPairs(1200));
-    await member.loop.stop();
     const lastIndex = member.node.status().lastIndex;
     await member.storage.close();
 
