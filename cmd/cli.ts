@@ -1,17 +1,20 @@
 // The command lines of `conclave` (server) and `conclavectl` (client), as functions of argv and environment
 // that return an exit code. The executables (conclave.ts, conclavectl.ts) only wire them to the process.
 //
-// Exit codes: 0 after --help or --version; 1 when the flags are invalid; 2 when the flags are valid but this
-// build cannot act on them yet (the server runtime arrives with the node issue, the client commands with
-// the client issue).
+// Exit codes: 0 after --help or --version; 1 when the flags are invalid. conclave runs the member (cmd/serve.ts)
+// and exits 0 after a requested stop or its removal from the cluster, 1 when it cannot start or fails. conclavectl's
+// commands (cmd/ctl/) exit 0 when done and 1 on an error, printed as etcdctl prints it ("Error: ...").
 
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { formatConfigErrors, resolveServerConfig, serverFlagSpecs, type Env, type RawFlags } from '../src/server/config.js';
+import { packageVersion } from '../src/server/version.js';
 import { parseUrlList } from '../src/util/urls.js';
 import { runRepair } from './repair.js';
+import { serve } from './serve.js';
+import { runCtlCommand, withCtlCommands, type MatchedCommand } from './ctl/commands.js';
+import { globalOptionsOf, withGlobalOptions } from './ctl/global.js';
+
+export { packageVersion };
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -19,6 +22,10 @@ export interface CliIo {
   readonly env: Env;
   /** Columns for --help; defaults to 100. */
   readonly width?: number;
+  /** Standard input, for conclavectl commands that read it (put's value, txn); defaults to the process's. */
+  readonly stdin?: () => AsyncIterable<string | Uint8Array>;
+  /** A monotonic clock in nanoseconds (conclavectl endpoint health's "took"); defaults to process.hrtime. */
+  readonly nowNs?: () => bigint;
 }
 
 /** The real process's streams and environment. */
@@ -33,26 +40,7 @@ export function processIo(): CliIo {
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
-export const EXIT_UNAVAILABLE = 2;
-
-let cachedVersion: string | undefined;
-
-/** The version in the package.json of this package, found by walking up from this file (cmd/ or dist/cmd/). */
-export function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'conclave' && typeof pkg.version === 'string') return (cachedVersion = pkg.version);
-    } catch {
-      // No readable package.json here: keep walking up.
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the package.json of conclave above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
+export const EXIT_FAILURE = 1;
 
 interface Parsed {
   readonly error: Error | undefined;
@@ -143,27 +131,26 @@ export async function runConclave(args: readonly string[], io: CliIo): Promise<n
     io.stderr(`${formatConfigErrors(result.errors)}\nRun "conclave --help" for the list of flags.\n`);
     return EXIT_USAGE;
   }
-  const { config } = result;
-  io.stderr(
-    `conclave ${packageVersion()}: the flags are valid (member "${config.name}", data dir "${config.dataDir}", ` +
-      `${config.initialCluster.length} initial member${config.initialCluster.length === 1 ? '' : 's'}), ` +
-      'but this build contains no server runtime yet: it arrives with the node issue. No member was started.\n',
-  );
-  return EXIT_UNAVAILABLE;
+  return serve(result.config, io);
 }
 
 export const CTL_ENDPOINTS_ENV = 'CONCLAVECTL_ENDPOINTS';
 const DEFAULT_ENDPOINTS = 'http://127.0.0.1:2379';
 
 export async function runConclavectl(args: readonly string[], io: CliIo): Promise<number> {
-  const parser = baseParser('conclavectl', io)
-    .usage('$0 [--endpoints URLs] <command> [args]\n\nTalks to a Conclave cluster.')
-    .strictOptions()
+  const found: { matched?: MatchedCommand } = {};
+  const base = baseParser('conclavectl', io)
+    .usage('$0 [--endpoints URLs] [-w simple|json|fields|table] <command> [args]\n\nTalks to a Conclave cluster, as etcdctl does to etcd.')
+    .strict()
+    .demandCommand(1, 'no command given')
     .option('endpoints', {
       requiresArg: true,
       describe: `Comma-separated client URLs of cluster members [env: ${CTL_ENDPOINTS_ENV}]`,
       defaultDescription: `"${DEFAULT_ENDPOINTS}"`,
     });
+  const parser = withCtlCommands(withGlobalOptions(base), (matched) => {
+    found.matched = matched;
+  });
   const parsed = await parse(parser, args);
   const done = handleCommon('conclavectl', parsed, io);
   if (done !== undefined) return done;
@@ -181,11 +168,16 @@ export async function runConclavectl(args: readonly string[], io: CliIo): Promis
     io.stderr(`conclavectl: --endpoints${source}: ${endpoints.error}\n`);
     return EXIT_USAGE;
   }
-  const command = parsed.argv['_'];
-  const asked = Array.isArray(command) && command.length > 0 ? ` (asked for "${command.map(String).join(' ')}")` : '';
-  io.stderr(
-    `conclavectl ${packageVersion()}: this build has no client commands yet${asked}: they arrive with the client issue, ` +
-      'and the server runtime with the node issue. Nothing was sent.\n',
-  );
-  return EXIT_UNAVAILABLE;
+  const globals = globalOptionsOf(parsed.argv);
+  if (!globals.ok || found.matched === undefined) {
+    io.stderr(`conclavectl: ${globals.ok ? 'no command given' : globals.error}\nRun "conclavectl --help" for the list of flags.\n`);
+    return EXIT_USAGE;
+  }
+  return runCtlCommand(found.matched, parsed.argv, {
+    ...globals.options,
+    endpoints: endpoints.urls,
+    output: { out: io.stdout, err: io.stderr },
+    stdin: io.stdin ?? (() => process.stdin),
+    nowNs: io.nowNs ?? (() => process.hrtime.bigint()),
+  });
 }

@@ -323,6 +323,27 @@ export class RaftNode {
     };
   }
 
+  /** The current term, leader and role without building a whole status (read on every client response). */
+  get term(): Term {
+    return this.currentTerm;
+  }
+
+  get leaderId(): NodeId {
+    return this.leader;
+  }
+
+  get isLeader(): boolean {
+    return this.leadership !== null;
+  }
+
+  get lastIndex(): Index {
+    return this.log.lastIndex();
+  }
+
+  get commitIndex(): Index {
+    return this.log.committed;
+  }
+
   /** The log entry at `at`, if this node still holds it (for inspection and tests). */
   entryAt(at: Index): Entry | undefined {
     return this.log.entry(at);

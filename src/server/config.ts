@@ -77,12 +77,15 @@ export function envVarFor(flag: string): string {
   return ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
 }
 
+/** Where the member started with no flags keeps its data (the embedded default). */
+export const DEFAULT_DATA_DIR = 'conclave.data';
+
 const DEFAULTS = {
   name: 'default',
-  listenClientUrls: 'http://localhost:2379',
-  advertiseClientUrls: 'http://localhost:2379',
-  listenPeerUrls: 'http://localhost:2380',
-  initialAdvertisePeerUrls: 'http://localhost:2380',
+  listenClientUrls: 'http://127.0.0.1:2379',
+  advertiseClientUrls: 'http://127.0.0.1:2379',
+  listenPeerUrls: 'http://127.0.0.1:2380',
+  initialAdvertisePeerUrls: 'http://127.0.0.1:2380',
   initialClusterState: 'new',
   initialClusterToken: 'conclave-cluster',
   heartbeatIntervalMs: 100,
@@ -102,7 +105,7 @@ const spec = (
 /** The table of server flags, in the order --help lists them. */
 export const serverFlagSpecs: readonly FlagSpec[] = [
   spec('name', 'Member', 'Human-readable name of this member; unique in the cluster', `"${DEFAULTS.name}"`),
-  spec('data-dir', 'Member', 'Directory holding the write-ahead log, the backend and snapshots', '"<name>.conclave"'),
+  spec('data-dir', 'Member', 'Directory holding the write-ahead log, the backend and snapshots', '"conclave.data" for the default member, "<name>.conclave" for a named one'),
   spec('listen-client-urls', 'Member', 'Comma-separated URLs to listen on for client traffic', `"${DEFAULTS.listenClientUrls}"`),
   spec(
     'advertise-client-urls',
@@ -249,7 +252,7 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
   // Each field on its own. Defaults that derive from another flag apply only when that flag is valid.
   const nameValue = orDefault('name', DEFAULTS.name);
   const name = memberName('name', nameValue, nameValue?.text);
-  const dataDirValue = name === undefined ? given('data-dir') : orDefault('data-dir', `${name}.conclave`);
+  const dataDirValue = name === undefined ? given('data-dir') : orDefault('data-dir', name === DEFAULTS.name ? DEFAULT_DATA_DIR : `${name}.conclave`);
   const dataDir = nonEmpty('data-dir', dataDirValue ?? undefined, 'the data directory');
   const listenClientUrls = urlList('listen-client-urls', orDefault('listen-client-urls', DEFAULTS.listenClientUrls), URLS);
   const advertiseClientUrls = urlList(

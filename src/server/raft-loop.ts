@@ -4,7 +4,7 @@
 // by kick(); one Ready is handled at a time.
 
 import { storageLimits } from '../limits.js';
-import { decodeConfChange, index, type Entry, type Message, type RaftNode, type ReadState } from '../raft/index.js';
+import { decodeConfChange, index, type Entry, type Message, type RaftNode, type ReadState, type SnapshotMeta, type SoftState } from '../raft/index.js';
 import type { BackendWriter, NodeStorage, TakenSnapshot } from '../storage/index.js';
 
 export interface StateMachine {
@@ -20,6 +20,10 @@ export interface RaftLoopOptions {
   readonly send: (message: Message) => void;
   readonly onApplied?: (entry: Entry, result: unknown) => void;
   readonly onReadState?: (readState: ReadState) => void;
+  /** The leader or this member's role changed. */
+  readonly onSoftState?: (softState: SoftState) => void;
+  /** A snapshot from the leader replaced the state machine's backend: caches over it must be reloaded. */
+  readonly onSnapshotInstalled?: (snapshot: SnapshotMeta) => void;
   /** The loop stopped on an error: the member must stop (a crashed member is safe, a wrong one is not). */
   readonly onFatal: (error: Error) => void;
   /** Entries kept before the snapshot index when compacting (default storageLimits.snapshotCatchUpEntries). */
@@ -105,8 +109,10 @@ export class RaftLoop {
   private async handle(): Promise<void> {
     const { node, storage, stateMachine } = this.options;
     const ready = node.ready();
+    if (ready.softState !== null) this.options.onSoftState?.(ready.softState);
     for (const message of ready.messages) this.send(message);
     await storage.persist(ready);
+    if (ready.snapshot !== null) this.options.onSnapshotInstalled?.(ready.snapshot);
     for (const message of ready.persistedMessages) this.send(message);
     const backend = storage.backend;
     for (const entry of ready.committedEntries) {

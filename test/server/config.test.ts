@@ -46,17 +46,17 @@ describe('server flags table', () => {
 });
 
 describe('resolveServerConfig', () => {
-  it('gives a single-member cluster on localhost by default', () => {
+  it('gives a single-member cluster on 127.0.0.1 with data in conclave.data by default', () => {
     const result = resolve({});
     expect(result.warnings).toEqual([]);
     expect(ok(result)).toEqual({
       name: 'default',
-      dataDir: 'default.conclave',
-      listenClientUrls: ['http://localhost:2379'],
-      advertiseClientUrls: ['http://localhost:2379'],
-      listenPeerUrls: ['http://localhost:2380'],
-      initialAdvertisePeerUrls: ['http://localhost:2380'],
-      initialCluster: [{ name: 'default', peerUrls: ['http://localhost:2380'] }],
+      dataDir: 'conclave.data',
+      listenClientUrls: ['http://127.0.0.1:2379'],
+      advertiseClientUrls: ['http://127.0.0.1:2379'],
+      listenPeerUrls: ['http://127.0.0.1:2380'],
+      initialAdvertisePeerUrls: ['http://127.0.0.1:2380'],
+      initialCluster: [{ name: 'default', peerUrls: ['http://127.0.0.1:2380'] }],
       initialClusterState: 'new',
       initialClusterToken: 'conclave-cluster',
       heartbeatIntervalMs: 100,
@@ -195,7 +195,7 @@ describe('resolveServerConfig', () => {
     ['default=http://localhost:2380,other=http://localhost:2380', /^--initial-cluster: gives http:\/\/localhost:2380 to both "default" and "other"$/],
     ['default=http://localhost:2380,default=http://localhost:2380', /^--initial-cluster: lists http:\/\/localhost:2380 twice for "default"$/],
     ['n1=http://10.0.0.1:2380,n2=http://10.0.0.2:2380', /^--initial-cluster: does not list this member "default" \(--name\); members listed: "n1", "n2"$/],
-    ['default=http://10.0.0.1:2380', /^--initial-cluster: lists "default" with peer URLs http:\/\/10.0.0.1:2380 but --initial-advertise-peer-urls is http:\/\/localhost:2380$/],
+    ['default=http://10.0.0.1:2380', /^--initial-cluster: lists "default" with peer URLs http:\/\/10.0.0.1:2380 but --initial-advertise-peer-urls is http:\/\/127.0.0.1:2380$/],
   ])('rejects --initial-cluster %j', (cluster, message) => {
     const errors = errorsOf(resolve({ 'initial-cluster': cluster }));
     expect(errors).toHaveLength(1);

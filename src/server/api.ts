@@ -1,0 +1,82 @@
+// The client API of a member, one handler per method of src/protocol/api.ts: what the HTTP gateway (and, later, the
+// WebSocket API and the embedded handle) call. Each validates, proposes or reads, and returns header and response.
+
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Method, Requests, Responses } from '../protocol/api.js';
+import { NO_MEMBER_ID, type StatusResponse } from '../protocol/cluster.js';
+import { ConclaveError } from '../protocol/errors.js';
+import type { ResponseHeader } from '../protocol/kv.js';
+import { validateKvCommand, type KvCommand } from '../state/index.js';
+import type { Member } from './member.js';
+import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
+import { packageVersion } from './version.js';
+
+export type Handler<M extends Method> = (member: Member, request: Requests[M]) => Promise<{ header: ResponseHeader; response: Responses[M] }>;
+
+async function write<R>(member: Member, command: KvCommand): Promise<{ header: ResponseHeader; response: R }> {
+  const invalid = validateKvCommand(command);
+  if (invalid !== null) throw invalid;
+  const result = await member.proposeKv(command);
+  if (!result.ok) throw result.error;
+  return { header: member.header(result.revision), response: result.response as R };
+}
+
+export const handlers: { readonly [M in Method]: Handler<M> } = {
+  range: (member, request) => member.range(request),
+  put: (member, request) => write(member, { type: 'put', request }),
+  deleteRange: (member, request) => write(member, { type: 'deleteRange', request }),
+  txn: (member, request) => write(member, { type: 'txn', request }),
+  compact: (member, request) => write(member, { type: 'compact', request }),
+  status: async (member) => ({ header: member.header(), response: await statusOf(member) }),
+  memberList: async (member, request) => {
+    if (request.linearizable === true) await member.linearizableBarrier();
+    return { header: member.header(), response: listMembers(member) };
+  },
+  memberAdd: async (member, request) => ({ header: member.header(), response: await addMember(member, request) }),
+  memberRemove: async (member, request) => ({ header: member.header(), response: await removeMember(member, request.id) }),
+  memberPromote: async (member, request) => ({ header: member.header(), response: await promoteMember(member, request.id) }),
+};
+
+export async function statusOf(member: Member): Promise<StatusResponse> {
+  const node = member.raftNode;
+  const dbSize = await directoryBytes(join(member.config.dataDir, 'member'));
+  return {
+    version: packageVersion(),
+    dbSize,
+    dbSizeInUse: dbSize,
+    leader: node.leaderId === '' ? NO_MEMBER_ID : node.leaderId,
+    raftIndex: node.commitIndex,
+    raftTerm: node.term,
+    raftAppliedIndex: member.appliedIndex,
+    errors: [],
+    isLearner: member.appliedConfig.learners.includes(member.id),
+  };
+}
+
+/** etcd's /health: healthy when there is a leader and a linearizable read goes through in time. */
+export async function healthOf(member: Member, timeoutMs: number): Promise<{ health: boolean; reason: string }> {
+  if (member.isStopping) return { health: false, reason: 'STOPPING' };
+  if (member.raftNode.leaderId === '') return { health: false, reason: 'RAFT NO LEADER' };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      member.linearizableBarrier(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new ConclaveError('ErrTimeout')), timeoutMs))),
+    ]);
+    return { health: true, reason: '' };
+  } catch (error) {
+    return { health: false, reason: error instanceof ConclaveError ? `QGET ERROR: ${error.message}` : 'QGET ERROR' };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    if (!entry.isFile()) continue;
+    total += await stat(join(entry.parentPath, entry.name)).then((s) => s.size, () => 0);
+  }
+  return total;
+}

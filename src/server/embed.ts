@@ -1,0 +1,125 @@
+// Conclave in-process: `startNode()` runs a member inside an application, which then uses it as its coordination
+// backend through a typed handle (the same handlers the HTTP API calls), and may serve other processes over HTTP too.
+
+import type { Method, Requests, Responses } from '../protocol/api.js';
+import type { MemberListResponse, StatusResponse } from '../protocol/cluster.js';
+import { ConclaveError } from '../protocol/errors.js';
+import type { DeleteRangeResponse, KeyValue, PutResponse, RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse } from '../protocol/kv.js';
+import { handlers } from './api.js';
+import { formatConfigErrors, resolveServerConfig, type LogLevel, type RawFlags } from './config.js';
+import { createLogger, silentLogger } from './log.js';
+import { startServer, type RunningServer } from './server.js';
+
+export interface NodeOptions {
+  readonly name?: string;
+  readonly dataDir?: string;
+  /** URLs to serve the HTTP API on; none (the default) serves only this process. */
+  readonly listenClientUrls?: readonly string[];
+  readonly advertiseClientUrls?: readonly string[];
+  readonly listenPeerUrls?: readonly string[];
+  readonly initialAdvertisePeerUrls?: readonly string[];
+  /** "name=peerURL,..." as --initial-cluster. */
+  readonly initialCluster?: string;
+  readonly initialClusterState?: 'new' | 'existing';
+  readonly initialClusterToken?: string;
+  readonly heartbeatIntervalMs?: number;
+  readonly electionTimeoutMs?: number;
+  readonly snapshotCount?: number;
+  /** Logs go to stderr as JSON lines at this level; none by default. */
+  readonly logLevel?: LogLevel;
+}
+
+type Bytes = string | Uint8Array;
+const bytes = (value: Bytes): Uint8Array => (typeof value === 'string' ? new TextEncoder().encode(value) : value);
+
+export interface ConclaveNode {
+  readonly id: string;
+  readonly clusterId: string;
+  /** Where the HTTP API listens (empty when it serves only this process). */
+  readonly clientAddresses: readonly { host: string; port: number }[];
+  call<M extends Method>(method: M, request: Requests[M]): Promise<{ header: ResponseHeader; response: Responses[M] }>;
+  get(key: Bytes, options?: Omit<RangeRequest, 'key'>): Promise<KeyValue | undefined>;
+  range(request: RangeRequest): Promise<RangeResponse & { header: ResponseHeader }>;
+  put(key: Bytes, value: Bytes, options?: { lease?: number; prevKv?: boolean }): Promise<PutResponse & { header: ResponseHeader }>;
+  delete(key: Bytes, options?: { rangeEnd?: Bytes; prevKv?: boolean }): Promise<DeleteRangeResponse & { header: ResponseHeader }>;
+  txn(request: TxnRequest): Promise<TxnResponse & { header: ResponseHeader }>;
+  compact(revision: number): Promise<void>;
+  status(): Promise<StatusResponse>;
+  members(): Promise<MemberListResponse>;
+  /** Resolves when the member stopped (close(), an unrecoverable error, or removal from the cluster). */
+  readonly stopped: Promise<{ readonly error: Error | null; readonly removed: boolean }>;
+  close(): Promise<void>;
+}
+
+export async function startNode(options: NodeOptions = {}): Promise<ConclaveNode> {
+  const flags: Record<string, string> = {};
+  const set = (flag: string, value: string | number | readonly string[] | undefined) => {
+    if (value !== undefined) flags[flag] = Array.isArray(value) ? value.join(',') : String(value);
+  };
+  set('name', options.name);
+  set('data-dir', options.dataDir);
+  set('listen-client-urls', options.listenClientUrls ?? []);
+  set('advertise-client-urls', options.advertiseClientUrls ?? options.listenClientUrls);
+  set('listen-peer-urls', options.listenPeerUrls);
+  set('initial-advertise-peer-urls', options.initialAdvertisePeerUrls ?? options.listenPeerUrls);
+  set('initial-cluster', options.initialCluster);
+  set('initial-cluster-state', options.initialClusterState);
+  set('initial-cluster-token', options.initialClusterToken);
+  set('heartbeat-interval', options.heartbeatIntervalMs);
+  set('election-timeout', options.electionTimeoutMs);
+  set('snapshot-count', options.snapshotCount);
+  set('log-level', options.logLevel);
+  if (flags['listen-client-urls'] === '') delete flags['listen-client-urls'];
+  const resolved = resolveServerConfig(flags as RawFlags, {});
+  if (!resolved.ok) throw new Error(formatConfigErrors(resolved.errors));
+  const serveClients = (options.listenClientUrls ?? []).length > 0;
+  const log = options.logLevel === undefined ? silentLogger : createLogger(options.logLevel);
+  const server = await startServer(resolved.config, log, { serveClients });
+  return handleOf(server);
+}
+
+function handleOf(server: RunningServer): ConclaveNode {
+  const { member } = server;
+  const call = <M extends Method>(method: M, request: Requests[M]) =>
+    (handlers[method] as (m: typeof member, r: Requests[M]) => Promise<{ header: ResponseHeader; response: Responses[M] }>)(member, request);
+  return {
+    id: member.id,
+    clusterId: member.clusterId,
+    clientAddresses: server.clientAddresses,
+    call,
+    async get(key, options = {}) {
+      const { response } = await call('range', { ...options, key: bytes(key), limit: 1 });
+      return response.kvs[0];
+    },
+    async range(request) {
+      const { header, response } = await call('range', request);
+      return { ...response, header };
+    },
+    async put(key, value, options = {}) {
+      const { header, response } = await call('put', { key: bytes(key), value: bytes(value), ...options });
+      return { ...response, header };
+    },
+    async delete(key, options = {}) {
+      const request = { key: bytes(key), ...(options.rangeEnd === undefined ? {} : { rangeEnd: bytes(options.rangeEnd) }), prevKv: options.prevKv === true };
+      const { header, response } = await call('deleteRange', request);
+      return { ...response, header };
+    },
+    async txn(request) {
+      const { header, response } = await call('txn', request);
+      return { ...response, header };
+    },
+    async compact(revision) {
+      await call('compact', { revision });
+    },
+    async status() {
+      return (await call('status', {})).response;
+    },
+    async members() {
+      return (await call('memberList', {})).response;
+    },
+    stopped: server.stopped,
+    close: () => server.close(),
+  };
+}
+
+export { ConclaveError };

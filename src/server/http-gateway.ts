@@ -1,0 +1,144 @@
+// The HTTP/JSON API, compatible with etcd 3.4's v3 gRPC gateway: POST the JSON of a request to its path, get the JSON
+// of the response or etcd's error shape. Bodies are bounded (serverLimits.maxRequestBytes) and decoded strictly;
+// nothing is proposed for a request that fails to decode. A follower sends membership changes to the leader.
+
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serverLimits } from '../limits.js';
+import { HEALTH_PATH, METHOD_PATHS, type Method } from '../protocol/api.js';
+import { ConclaveError } from '../protocol/errors.js';
+import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
+import { handlers, healthOf } from './api.js';
+import type { Logger } from './log.js';
+import type { Member } from './member.js';
+import { packageVersion } from './version.js';
+
+const METHOD_OF_PATH = new Map<string, Method>(Object.entries(METHOD_PATHS).map(([method, path]) => [path, method as Method]));
+/** Membership changes are made by the leader: a follower relays them there. */
+const LEADER_ONLY = new Set<Method>(['memberAdd', 'memberRemove', 'memberPromote']);
+const HEALTH_TIMEOUT_MS = 1000;
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+export interface ClientServer {
+  readonly addresses: readonly { host: string; port: number }[];
+  close(): Promise<void>;
+}
+
+export async function startClientServer(member: Member, listenUrls: readonly string[], log: Logger): Promise<ClientServer> {
+  const servers: Server[] = [];
+  try {
+    for (const url of listenUrls) {
+      const { hostname, port } = new URL(url);
+      const server = createServer({ keepAlive: true, requestTimeout: serverLimits.requestTimeoutMs * 2 }, (req, res) => void serve(member, req, res, log));
+      server.maxConnections = serverLimits.maxClientConnections;
+      server.keepAliveTimeout = 60_000;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(Number(port), hostname.replace(/^\[|\]$/g, ''), () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      servers.push(server);
+    }
+  } catch (error) {
+    await Promise.all(servers.map(closeServer));
+    throw new Error(`cannot listen for clients: ${(error as Error).message}`);
+  }
+  return {
+    addresses: servers.map((s) => {
+      const address = s.address() as AddressInfo;
+      return { host: address.address, port: address.port };
+    }),
+    close: () => Promise.all(servers.map(closeServer)).then(() => {}),
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+async function serve(member: Member, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  try {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    if (path === HEALTH_PATH) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new ConclaveError('ErrMethodNotAllowed');
+      const health = await healthOf(member, HEALTH_TIMEOUT_MS);
+      send(res, health.health ? 200 : 503, encodeHealth(health));
+      return;
+    }
+    if (path === '/version') {
+      send(res, 200, { etcdserver: '3.4.0', etcdcluster: '3.4.0', conclave: packageVersion() });
+      return;
+    }
+    const method = METHOD_OF_PATH.get(path);
+    if (method === undefined) throw new ConclaveError('ErrNotFound', path);
+    if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
+    const body = await readBody(req);
+    if (LEADER_ONLY.has(method) && !member.raftNode.isLeader && member.raftNode.leaderId !== '') {
+      await relayToLeader(member, path, body, res);
+      return;
+    }
+    const request = decodeRequest(method, body.length === 0 ? {} : parseJsonBody(body.toString('utf8')));
+    const { header, response } = await (handlers[method] as (m: Member, r: unknown) => ReturnType<(typeof handlers)[Method]>)(member, request);
+    send(res, 200, encodeResponse(method, header, response as never));
+  } catch (error) {
+    const conclaveError = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message);
+    if (conclaveError.code === 'ErrInternal') log.error('request failed', { url: req.url, error });
+    if (!res.headersSent) send(res, conclaveError.httpStatus, encodeError(conclaveError));
+    else res.destroy();
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > serverLimits.maxRequestBytes) {
+    req.resume();
+    return Promise.reject(tooLarge(declared));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > serverLimits.maxRequestBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge(bytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const tooLarge = (bytes: number) =>
+  new ConclaveError('ErrRequestTooLarge', `body of ${bytes} bytes or more exceeds serverLimits.maxRequestBytes (${serverLimits.maxRequestBytes})`);
+
+/** Sends a membership request to the leader's first client URL and passes its answer back unchanged. */
+async function relayToLeader(member: Member, path: string, body: Buffer, res: ServerResponse): Promise<void> {
+  const leaderUrl = member.attributesOf(member.raftNode.leaderId).clientUrls[0];
+  if (leaderUrl === undefined) throw new ConclaveError('ErrNotLeader', 'the leader has not published its client URLs yet');
+  await new Promise<void>((resolve, reject) => {
+    const relay = httpRequest(new URL(path, leaderUrl), { method: 'POST', headers: { ...JSON_HEADERS, 'content-length': body.length }, timeout: serverLimits.requestTimeoutMs }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, JSON_HEADERS);
+      answer.pipe(res);
+      answer.on('end', resolve);
+      answer.on('error', reject);
+    });
+    relay.on('timeout', () => relay.destroy(new ConclaveError('ErrTimeout', 'the leader did not answer')));
+    relay.on('error', (error) => reject(error instanceof ConclaveError ? error : new ConclaveError('ErrNotLeader', `the leader at ${leaderUrl} cannot be reached: ${error.message}`)));
+    relay.end(body);
+  });
+}

@@ -1,0 +1,448 @@
+// One member of a Conclave cluster: the Raft core on durable storage, driven by a real clock, talking to its peers
+// over the transport, applying committed entries to the replicated state, and serving client requests: proposals
+// tracked by request ID, linearizable reads by batched ReadIndex, serializable reads from the local state.
+
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serverLimits } from '../limits.js';
+import { ConclaveError } from '../protocol/errors.js';
+import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
+import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
+import { KvStore, type KvCommand, type KvResult } from '../state/index.js';
+import { readMember, type MemberAttributes, type MemberCommand } from '../state/members.js';
+import { NodeStorage } from '../storage/index.js';
+import { PeerTransport } from '../transport/index.js';
+import type { ServerConfig } from './config.js';
+import { resolveIdentity, type Identity } from './identity.js';
+import { silentLogger, type Logger } from './log.js';
+import { ProposalTracker } from './proposals.js';
+import { RaftLoop } from './raft-loop.js';
+import { ReadBatcher } from './reads.js';
+import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
+
+export interface MemberOptions {
+  readonly config: ServerConfig;
+  readonly log?: Logger;
+  /** The member stopped on its own (an unrecoverable error, or it was removed from the cluster). */
+  readonly onStopped?: (reason: { readonly error: Error | null; readonly removed: boolean }) => void;
+}
+
+/** How a RaftError from the core reaches a client. */
+export function clientErrorOf(error: RaftError): ConclaveError {
+  switch (error.code) {
+    case 'ErrNoLeader':
+    case 'ErrUnavailable':
+      return new ConclaveError('ErrNoLeader', error.message);
+    case 'ErrTooManyPendingProposals':
+    case 'ErrTooManyPendingReads':
+      return new ConclaveError('ErrTooManyRequests', error.message);
+    case 'ErrProposalTooLarge':
+      return new ConclaveError('ErrRequestTooLarge', error.message);
+    case 'ErrLeaderTransferInProgress':
+      return new ConclaveError('ErrLeaderChanged', error.message);
+    case 'ErrConfChangePending':
+    case 'ErrConfChangeBeforeCommitInTerm':
+      return new ConclaveError('ErrConfChangeInProgress', error.message);
+    case 'ErrNotLeader':
+      return new ConclaveError('ErrNotLeader', error.message);
+    case 'ErrUnknownMember':
+      return new ConclaveError('ErrMemberNotFound', error.message);
+    default:
+      return new ConclaveError('ErrInternal', error.message);
+  }
+}
+
+type ConfigWaiter = { readonly until: (config: ClusterConfig) => boolean; readonly resolve: () => void };
+
+export class Member {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly kv: KvStore;
+  private readonly node: RaftNode;
+  private readonly loop: RaftLoop;
+  private readonly proposals: ProposalTracker<KvResult | null>;
+  private readonly reads: ReadBatcher;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly log: Logger;
+  private configWaiters: ConfigWaiter[] = [];
+  private stopping = false;
+  private closed: Promise<void> | null = null;
+  private publishing = false;
+  private published = false;
+  private wasMember = false;
+  private loopStopped = false;
+  private ticksWithoutLeader = 0;
+  private checkingRemoval = false;
+  private leaderWaiters: { resolve: () => void; reject: (error: ConclaveError) => void; timer: NodeJS.Timeout }[] = [];
+
+  private constructor(
+    readonly config: ServerConfig,
+    identity: Identity,
+    private readonly storage: NodeStorage,
+    private readonly transport: PeerTransport,
+    private readonly initialPeerUrls: ReadonlyMap<string, readonly string[]>,
+    private readonly options: MemberOptions,
+  ) {
+    this.id = nodeId(identity.memberId);
+    this.clusterId = identity.clusterId;
+    this.log = (options.log ?? silentLogger).with({ member: this.id });
+    const electionTimeoutTicks = Math.max(2, Math.floor(config.electionTimeoutMs / config.heartbeatIntervalMs));
+    this.node = new RaftNode({
+      id: this.id,
+      initialConfig: identity.initialConfig,
+      random: Math.random,
+      electionTimeoutTicks,
+      heartbeatIntervalTicks: 1,
+      ...(storage.restored === undefined ? {} : { restored: storage.restored }),
+    });
+    this.kv = new KvStore();
+    this.kv.load(storage.backend);
+    const nonce = randomBytes(6).toString('hex');
+    const now = () => performance.now();
+    this.proposals = new ProposalTracker(nonce, serverLimits.maxPendingProposals, serverLimits.requestTimeoutMs, now);
+    this.reads = new ReadBatcher({
+      requestReadIndex: (context) => {
+        const error = this.node.readIndex(context);
+        if (error !== null) return clientErrorOf(error);
+        this.loop.kick();
+        return null;
+      },
+      appliedIndex: () => this.storage.backend.appliedIndex,
+      nonce,
+      maxPending: serverLimits.maxPendingReads,
+      timeoutMs: serverLimits.requestTimeoutMs,
+      retryMs: config.electionTimeoutMs,
+      nowMs: now,
+    });
+    this.loop = new RaftLoop({
+      node: this.node,
+      storage,
+      stateMachine: new ConclaveStateMachine(this.kv),
+      send: (message) => this.transport.send([message]),
+      onApplied: (entry, applied) => this.onApplied(entry, applied as Applied | null),
+      onReadState: (readState) => this.reads.onReadState(readState),
+      onSnapshotInstalled: () => {
+        this.kv.load(this.storage.backend);
+        this.membershipChanged();
+        this.reads.onApplied(this.storage.backend.appliedIndex);
+      },
+      onSoftState: (soft) => {
+        this.log.info(soft.role === 'leader' ? 'became leader' : soft.leader === '' ? 'no leader' : 'following', { role: soft.role, leader: soft.leader, term: this.node.term });
+        if (soft.leader !== '') this.wakeLeaderWaiters(null);
+      },
+      onFatal: (error) => this.fatal(error),
+    });
+    this.wasMember = this.isInConfig(this.storage.backend.config);
+    this.ticker = setInterval(() => this.tick(), config.heartbeatIntervalMs);
+  }
+
+  static async start(options: MemberOptions): Promise<Member> {
+    const { config } = options;
+    const log = options.log ?? silentLogger;
+    const storage = await NodeStorage.open({ dataDir: config.dataDir, limits: { snapshotEntries: config.snapshotCount } });
+    let transport: PeerTransport | null = null;
+    try {
+      const identity = await resolveIdentity(config, storage.restored !== undefined, log);
+      const initialPeerUrls = new Map<string, readonly string[]>(identity.initialPeers);
+      let member: Member | null = null;
+      transport = await PeerTransport.start({
+        clusterId: identity.clusterId,
+        memberId: nodeId(identity.memberId),
+        listenUrls: config.listenPeerUrls,
+        onMessage: (message) => member?.receive(message),
+        onPeerStatus: (peer, connected) => log.debug(connected ? 'peer connected' : 'peer disconnected', { peer }),
+        log: (level, text, fields) => log[level](text, fields),
+        serveHttp: (request, response) => member?.servePeerHttp(request, response) ?? false,
+      });
+      member = new Member(config, identity, storage, transport, initialPeerUrls, options);
+      member.membershipChanged();
+      // Alone in the cluster, there is no one to wait for: lead at once.
+      const voters = member.appliedConfig.voters;
+      if (voters.length === 1 && voters[0] === member.id) member.node.campaign();
+      member.loop.kick();
+      member.log.info('member started', { name: config.name, cluster: identity.clusterId, restored: storage.restored !== undefined });
+      return member;
+    } catch (error) {
+      await transport?.close();
+      await storage.close();
+      throw error;
+    }
+  }
+
+  // ---- Serving clients ----
+
+  header(revision: number = this.kv.revision): ResponseHeader {
+    return { clusterId: this.clusterId, memberId: this.id, revision, raftTerm: this.node.term };
+  }
+
+  /** Proposes a KV command and resolves with its result once applied on this member. */
+  async proposeKv(command: KvCommand): Promise<KvResult> {
+    return (await this.propose({ kind: 'kv', command })) as KvResult;
+  }
+
+  async propose(command: Command): Promise<KvResult | null> {
+    if (this.stopping) throw new ConclaveError('ErrStopped');
+    await this.leaderKnown();
+    const { id, result } = this.proposals.open();
+    const error = this.node.propose(encodeProposal(id, command));
+    if (error !== null) this.proposals.fail(id, clientErrorOf(error));
+    else this.loop.kick();
+    return result;
+  }
+
+  /** Resolves once a read served now is linearizable (ReadIndex confirmed and applied up to it). */
+  async linearizableBarrier(): Promise<void> {
+    if (this.stopping) throw new ConclaveError('ErrStopped');
+    await this.leaderKnown();
+    return this.reads.wait();
+  }
+
+  /**
+   * Requests made while there is no leader (during an election, or before the first one) wait for one, as etcd's do,
+   * rather than fail at once; after serverLimits.requestTimeoutMs they fail with ErrNoLeader.
+   */
+  private leaderKnown(): Promise<void> {
+    if (this.node.leaderId !== '') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.leaderWaiters = this.leaderWaiters.filter((w) => w !== waiter);
+          reject(new ConclaveError('ErrNoLeader', `no leader elected within ${serverLimits.requestTimeoutMs} ms`));
+        }, serverLimits.requestTimeoutMs),
+      };
+      this.leaderWaiters.push(waiter);
+    });
+  }
+
+  private wakeLeaderWaiters(error: ConclaveError | null): void {
+    const waiters = this.leaderWaiters;
+    this.leaderWaiters = [];
+    for (const waiter of waiters) {
+      clearTimeout(waiter.timer);
+      if (error === null) waiter.resolve();
+      else waiter.reject(error);
+    }
+  }
+
+  async range(request: RangeRequest): Promise<{ header: ResponseHeader; response: RangeResponse }> {
+    if (request.serializable !== true) await this.linearizableBarrier();
+    const { revision, response } = await this.kv.range(request, this.storage.backend);
+    return { header: this.header(revision), response };
+  }
+
+  /** Has the loop handle what the core has to do (after a direct input to the core). */
+  kick(): void {
+    this.loop.kick();
+  }
+
+  // ---- What the cluster looks like from here ----
+
+  get raftNode(): RaftNode {
+    return this.node;
+  }
+
+  get appliedConfig(): ClusterConfig {
+    return this.storage.backend.config;
+  }
+
+  get appliedIndex(): number {
+    return this.storage.backend.appliedIndex;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  attributesOf(id: string): MemberAttributes {
+    const stored = readMember(this.storage.backend, id);
+    const initial = this.initialPeerUrls.get(id);
+    if (stored !== undefined) return stored.peerUrls.length > 0 || initial === undefined ? stored : { ...stored, peerUrls: initial };
+    return { name: '', peerUrls: initial ?? [], clientUrls: [] };
+  }
+
+  peerConnected(id: string): boolean {
+    return this.transport.stats().get(nodeId(id))?.connected ?? false;
+  }
+
+  storageStats(): ReturnType<NodeStorage['stats']> {
+    return this.storage.stats();
+  }
+
+  /** Resolves when the applied configuration satisfies `until`, or rejects with ErrTimeout. */
+  waitForConfig(until: (config: ClusterConfig) => boolean, timeoutMs = serverLimits.requestTimeoutMs): Promise<void> {
+    if (until(this.appliedConfig)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.configWaiters = this.configWaiters.filter((w) => w !== waiter);
+        reject(new ConclaveError('ErrTimeout', 'the membership change was not applied in time'));
+      }, timeoutMs);
+      const waiter: ConfigWaiter = { until, resolve: () => (clearTimeout(timer), resolve()) };
+      this.configWaiters.push(waiter);
+    });
+  }
+
+  // ---- The loop's inputs ----
+
+  private receive(message: Parameters<RaftNode['step']>[0]): void {
+    if (this.loopStopped) return;
+    this.node.step(message);
+    this.loop.kick();
+  }
+
+  private tick(): void {
+    this.node.tick();
+    this.loop.kick();
+    this.proposals.expire();
+    this.reads.tick();
+    if (!this.published && !this.publishing && this.node.leaderId !== '') void this.publishAttributes();
+    this.ticksWithoutLeader = this.node.leaderId === '' ? this.ticksWithoutLeader + 1 : 0;
+    const electionTicks = Math.ceil(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs);
+    if (this.ticksWithoutLeader > 0 && this.ticksWithoutLeader % (2 * electionTicks) === 0) void this.checkRemoved();
+  }
+
+  /**
+   * A removed member may never learn that its removal committed: the leader stops replicating to it once it applies
+   * the change. So a member that hears from no leader asks its peers whether the cluster still counts it in; a peer
+   * answers from its applied (so committed) membership.
+   */
+  private async checkRemoved(): Promise<void> {
+    if (this.checkingRemoval || !this.wasMember) return;
+    this.checkingRemoval = true;
+    try {
+      for (const id of this.appliedConfig.voters) {
+        if (id === this.id) continue;
+        for (const url of this.attributesOf(id).peerUrls) {
+          const answer = await fetch(new URL('/conclave/members', url), { signal: AbortSignal.timeout(1000) })
+            .then((r) => (r.ok ? (r.json() as Promise<{ clusterId: string; members: { id: string }[] }>) : null))
+            .catch(() => null);
+          if (answer === null || answer.clusterId !== this.clusterId) continue;
+          if (answer.members.some((m) => m.id === this.id)) return;
+          this.log.warn('the cluster no longer counts this member in: it was removed; stopping', { askedPeer: id });
+          void this.close({ transferLeadership: false }).then(() => this.options.onStopped?.({ error: null, removed: true }));
+          return;
+        }
+      }
+    } finally {
+      this.checkingRemoval = false;
+    }
+  }
+
+  private onApplied(entry: Entry, applied: Applied | null): void {
+    if (applied !== null) {
+      this.proposals.settle(applied.requestId, applied.result);
+      if (applied.command.kind === 'member') this.membershipChanged();
+    }
+    if (entry.type === 'confChange') this.membershipChanged();
+    this.reads.onApplied(entry.index);
+  }
+
+  private isInConfig(config: ClusterConfig): boolean {
+    return config.voters.includes(this.id) || config.learners.includes(this.id);
+  }
+
+  /** The applied membership or a member's URLs changed: reconnect the transport, wake waiters, leave if removed. */
+  private membershipChanged(): void {
+    const config = this.appliedConfig;
+    const peers = new Map<NodeId, readonly string[]>();
+    for (const id of [...config.voters, ...config.learners]) {
+      if (id === this.id) continue;
+      const urls = this.attributesOf(id).peerUrls;
+      if (urls.length > 0) peers.set(id, urls);
+    }
+    // Before the membership is applied (a joining member), the initial cluster's URLs are all there is.
+    if (config.voters.length === 0) for (const [id, urls] of this.initialPeerUrls) if (id !== this.id) peers.set(nodeId(id), urls);
+    this.transport.setPeers(peers);
+    const waiters = this.configWaiters;
+    this.configWaiters = waiters.filter((w) => !w.until(config));
+    for (const waiter of waiters) if (!this.configWaiters.includes(waiter)) waiter.resolve();
+    const isMember = this.isInConfig(config);
+    if (this.wasMember && !isMember) {
+      this.log.warn('this member was removed from the cluster; stopping');
+      void this.close({ transferLeadership: false }).then(() => this.options.onStopped?.({ error: null, removed: true }));
+    }
+    this.wasMember ||= isMember;
+  }
+
+  /** Publishes this member's name and URLs through the log, as etcd does once a member has started. */
+  private async publishAttributes(): Promise<void> {
+    const { config } = this;
+    const current = readMember(this.storage.backend, this.id);
+    const peerUrls = config.initialAdvertisePeerUrls;
+    const same = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+    if (current !== undefined && current.name === config.name && same(current.clientUrls, config.advertiseClientUrls) && same(current.peerUrls, peerUrls)) {
+      this.published = true;
+      return;
+    }
+    this.publishing = true;
+    const command: MemberCommand = { type: 'memberUpsert', id: this.id, name: config.name, peerUrls, clientUrls: config.advertiseClientUrls };
+    try {
+      await this.propose({ kind: 'member', command });
+      this.published = true;
+      this.log.info('published member attributes', { name: config.name, clientUrls: config.advertiseClientUrls });
+    } catch (error) {
+      this.log.debug('publishing member attributes failed; retrying', { error });
+    } finally {
+      this.publishing = false;
+    }
+  }
+
+  // ---- Peer HTTP (discovery by joining members) ----
+
+  private servePeerHttp(request: IncomingMessage, response: ServerResponse): boolean {
+    if (request.method !== 'GET' || request.url !== '/conclave/members') return false;
+    const config = this.appliedConfig;
+    const members = [...config.voters, ...config.learners].map((id) => ({ id, peerUrls: this.attributesOf(id).peerUrls }));
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ clusterId: this.clusterId, members }));
+    return true;
+  }
+
+  // ---- Stopping ----
+
+  /**
+   * Stops the member. A leader first hands leadership to the most caught-up voter, so the cluster does not wait an
+   * election timeout to notice it left. Pending requests fail with ErrStopped (their entries may still commit).
+   */
+  close(options: { transferLeadership?: boolean } = {}): Promise<void> {
+    if (this.closed !== null) return this.closed;
+    this.stopping = true;
+    this.closed = (async () => {
+      if (options.transferLeadership !== false) await this.transferLeadershipAway();
+      clearInterval(this.ticker);
+      const stopped = new ConclaveError('ErrStopped');
+      this.proposals.failAll(stopped);
+      this.reads.failAll(stopped);
+      this.wakeLeaderWaiters(stopped);
+      this.loopStopped = true;
+      await this.loop.stop();
+      await this.transport.close();
+      await this.storage.close();
+      this.log.info('member stopped');
+    })();
+    return this.closed;
+  }
+
+  private async transferLeadershipAway(): Promise<void> {
+    if (!this.node.isLeader) return;
+    const status = this.node.status();
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const voter of status.config.voters) {
+      const match = status.progress.get(voter)?.match ?? -1;
+      if (voter !== this.id && match > bestMatch && this.peerConnected(voter)) [best, bestMatch] = [voter, match];
+    }
+    if (best === null) return;
+    this.log.info('transferring leadership before stopping', { to: best });
+    this.node.transferLeadership(best);
+    this.loop.kick();
+    const deadline = performance.now() + this.config.electionTimeoutMs * 2;
+    while (this.node.isLeader && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, this.config.heartbeatIntervalMs / 2));
+  }
+
+  private fatal(error: Error): void {
+    this.log.error('member stopped on an unrecoverable error', { error });
+    void this.close({ transferLeadership: false }).finally(() => this.options.onStopped?.({ error, removed: false }));
+  }
+}

@@ -1,0 +1,118 @@
+// Conclave embedded in an application: startNode() runs a member in this process; its handle reads and writes with
+// etcd's semantics, keeps its data across a restart, and can also serve other processes over HTTP.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConclaveError, startNode, type ConclaveNode } from '../../src/index.js';
+import { get, put } from '../support/http-json.js';
+import { freePort } from '../support/process-cluster.js';
+
+const text = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Buffer.from(bytes).toString());
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function single(dataDir: string, extra: Parameters<typeof startNode>[0] = {}): Promise<ConclaveNode> {
+  const peerPort = await freePort();
+  const node = await startNode({
+    dataDir,
+    listenPeerUrls: [`http://127.0.0.1:${peerPort}`],
+    initialCluster: `default=http://127.0.0.1:${peerPort}`,
+    heartbeatIntervalMs: 20,
+    electionTimeoutMs: 200,
+    ...extra,
+  });
+  cleanups.push(() => node.close());
+  return node;
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-embed-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('startNode', () => {
+  it('runs a single-member cluster in-process with etcd semantics', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    expect(node.id).toMatch(/^[0-9a-f]{16}$/);
+    const first = await node.put('config/a', '1');
+    const second = await node.put('config/b', '2', { prevKv: true });
+    expect(second.header.revision).toBe(first.header.revision + 1);
+    expect(second.prevKv).toBeUndefined();
+    const replaced = await node.put('config/a', '3', { prevKv: true });
+    expect(text(replaced.prevKv?.value)).toBe('1');
+
+    const kv = await node.get('config/a');
+    expect(text(kv?.value)).toBe('3');
+    expect(kv?.version).toBe(2);
+    expect(kv?.createRevision).toBe(first.header.revision);
+    const all = await node.range({ key: Buffer.from('config/'), rangeEnd: Buffer.from('config0') });
+    expect(all.kvs.map((k) => text(k.key))).toEqual(['config/a', 'config/b']);
+    expect(all.count).toBe(2);
+
+    const swapped = await node.txn({
+      compare: [{ key: Buffer.from('config/a'), target: 'value', result: 'equal', value: Buffer.from('3') }],
+      success: [{ requestPut: { key: Buffer.from('config/c'), value: Buffer.from('swapped') } }],
+      failure: [],
+    });
+    expect(swapped.succeeded).toBe(true);
+    expect(text((await node.get('config/c'))?.value)).toBe('swapped');
+
+    const deleted = await node.delete('config/', { rangeEnd: 'config0', prevKv: true });
+    expect(deleted.deleted).toBe(3);
+    expect(deleted.prevKvs.map((k) => text(k.key))).toEqual(['config/a', 'config/b', 'config/c']);
+    expect(await node.get('config/a')).toBeUndefined();
+
+    const status = await node.status();
+    expect(status.leader).toBe(node.id);
+    expect(status.raftAppliedIndex).toBeGreaterThan(0);
+    expect((await node.members()).members.map((m) => m.id)).toEqual([node.id]);
+  });
+
+  it('returns errors as values with codes, and past revisions until they are compacted', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    const { header } = await node.put('k', 'old');
+    await node.put('k', 'new');
+    const past = await node.range({ key: Buffer.from('k'), revision: header.revision });
+    expect(text(past.kvs[0]?.value)).toBe('old');
+    await node.compact(header.revision + 1);
+    const compacted = await node.range({ key: Buffer.from('k'), revision: header.revision }).catch((error: unknown) => error);
+    expect(compacted).toBeInstanceOf(ConclaveError);
+    expect((compacted as ConclaveError).code).toBe('ErrCompacted');
+    const future = await node.range({ key: Buffer.from('k'), revision: header.revision + 100 }).catch((error: unknown) => error);
+    expect((future as ConclaveError).code).toBe('ErrFutureRev');
+    const missing = await node.put('absent', '', { ignoreValue: true } as never).catch((error: unknown) => error);
+    expect((missing as ConclaveError).code).toBe('ErrKeyNotFound');
+  });
+
+  it('keeps its data across a restart on the same directory', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const first = await single(dataDir);
+    await first.put('durable', 'yes');
+    const { id } = first;
+    await first.close();
+    cleanups.pop();
+    const second = await single(dataDir);
+    expect(second.id).toBe(id);
+    expect(text((await second.get('durable'))?.value)).toBe('yes');
+  });
+
+  it('serves other processes over HTTP when given client URLs', async () => {
+    const clientPort = await freePort();
+    const url = `http://127.0.0.1:${clientPort}`;
+    const node = await single(join(tempDir(), 'data'), { listenClientUrls: [url] });
+    expect(node.clientAddresses).toEqual([{ host: '127.0.0.1', port: clientPort }]);
+    expect((await put(url, 'shared', 'over-http')).status).toBe(200);
+    expect(text((await node.get('shared'))?.value)).toBe('over-http');
+    expect((await get(url, 'shared')).value).toBe('over-http');
+  });
+
+  it('refuses invalid options with the flag they map to', async () => {
+    await expect(startNode({ dataDir: join(tempDir(), 'd'), heartbeatIntervalMs: 500, electionTimeoutMs: 100 })).rejects.toThrow(/--election-timeout/);
+  });
+});

@@ -1,0 +1,160 @@
+// Real `conclave` processes on loopback for integration tests and benchmarks: free ports, a temporary data root,
+// kill -9 and restart of one member, and cleanup of every process and directory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built server: tests run from the sources but the processes run dist/. */
+export function serverBin(): string {
+  const here = fileURLToPath(import.meta.url);
+  const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : join(here, '..', '..', '..');
+  return join(root, 'dist', 'cmd', 'conclave.js');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ProcessMember {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  process: ChildProcess | null;
+  /** Everything the member wrote to stderr and stdout, for the test's failure message. */
+  output: string;
+}
+
+export interface ProcessClusterOptions {
+  readonly size?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly electionTimeoutMs?: number;
+  readonly extraFlags?: readonly string[];
+  readonly logLevel?: string;
+}
+
+export class ProcessCluster {
+  readonly members: ProcessMember[] = [];
+  readonly root: string;
+  private readonly flags: string[];
+
+  private constructor(
+    members: ProcessMember[],
+    root: string,
+    readonly options: ProcessClusterOptions,
+  ) {
+    this.members = members;
+    this.root = root;
+    this.flags = [
+      `--heartbeat-interval=${options.heartbeatIntervalMs ?? 50}`,
+      `--election-timeout=${options.electionTimeoutMs ?? 500}`,
+      `--log-level=${options.logLevel ?? 'info'}`,
+      ...(options.extraFlags ?? []),
+    ];
+  }
+
+  static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
+    const root = mkdtempSync(join(tmpdir(), 'conclave-cluster-'));
+    const members: ProcessMember[] = [];
+    for (let i = 1; i <= (options.size ?? 3); i++) {
+      const clientPort = await freePort();
+      const peerPort = await freePort();
+      members.push({
+        name: `n${i}`,
+        clientPort,
+        peerPort,
+        clientUrl: `http://127.0.0.1:${clientPort}`,
+        peerUrl: `http://127.0.0.1:${peerPort}`,
+        dataDir: join(root, `n${i}`),
+        process: null,
+        output: '',
+      });
+    }
+    const cluster = new ProcessCluster(members, root, options);
+    for (const member of members) cluster.spawn(member, 'new', members);
+    return cluster;
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  /** Starts (or restarts, on its data directory) one member. */
+  spawn(member: ProcessMember, state: 'new' | 'existing', initial: readonly ProcessMember[] = this.members): void {
+    const child = spawn(
+      process.execPath,
+      [
+        serverBin(),
+        `--name=${member.name}`,
+        `--data-dir=${member.dataDir}`,
+        `--listen-client-urls=${member.clientUrl}`,
+        `--advertise-client-urls=${member.clientUrl}`,
+        `--listen-peer-urls=${member.peerUrl}`,
+        `--initial-advertise-peer-urls=${member.peerUrl}`,
+        `--initial-cluster=${initial.map((m) => `${m.name}=${m.peerUrl}`).join(',')}`,
+        `--initial-cluster-state=${state}`,
+        '--initial-cluster-token=test-cluster',
+        ...this.flags,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    member.process = child;
+    const append = (chunk: Buffer) => {
+      member.output += chunk.toString();
+      if (member.output.length > 1_000_000) member.output = member.output.slice(-500_000);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    child.on('exit', () => {
+      if (member.process === child) member.process = null;
+    });
+  }
+
+  /** Adds a member record (ports, data dir) without starting it. */
+  async newMember(name: string): Promise<ProcessMember> {
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    const member: ProcessMember = {
+      name,
+      clientPort,
+      peerPort,
+      clientUrl: `http://127.0.0.1:${clientPort}`,
+      peerUrl: `http://127.0.0.1:${peerPort}`,
+      dataDir: join(this.root, name),
+      process: null,
+      output: '',
+    };
+    this.members.push(member);
+    return member;
+  }
+
+  async kill(member: ProcessMember, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const child = member.process;
+    if (child === null) return null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => this.kill(m, 'SIGKILL')));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  logs(): string {
+    return this.members.map((m) => `--- ${m.name} ---\n${m.output.slice(-20_000)}`).join('\n');
+  }
+}
