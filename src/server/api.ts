@@ -80,3 +80,15 @@ async function directoryBytes(dir: string): Promise<number> {
   }
   return total;
 }
+
+/** GET /debug/vars (as etcd's expvar page): the member's counters, for operators and benchmarks. */
+export function debugVarsOf(member: Member): Record<string, unknown> {
+  const node = member.raftNode;
+  return {
+    member: member.id,
+    raft: { term: node.term, leader: node.leaderId, isLeader: node.isLeader, commit: node.commitIndex, lastIndex: node.lastIndex, applied: member.appliedIndex },
+    storage: member.storageStats(),
+    kv: { revision: member.kv.revision, compactRevision: member.kv.compactRevision },
+    memory: process.memoryUsage(),
+  };
+}

@@ -90,7 +90,7 @@ const DEFAULTS = {
   initialClusterToken: 'conclave-cluster',
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
-  snapshotCount: 10_000,
+  snapshotCount: 100_000,
   logLevel: 'info',
 } as const;
 

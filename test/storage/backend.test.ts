@@ -47,11 +47,13 @@ function applyTo(model: Map<string, Buffer>, changes: readonly Change[], tag: st
   }
 }
 
+/** Applies `changes` as one entry (completed by setApplied, so that a batch may carry it). */
 function stage(backend: Backend, changes: readonly Change[], tag: string): void {
   for (const { key, value } of changes) {
     if (value === null) backend.delete(key);
     else backend.put(key, Buffer.from(`${tag}${value}`));
   }
+  backend.setApplied(index(backend.appliedIndex + 1), term(1));
 }
 
 function modelRange(model: Map<string, Buffer>, query: Query): [string, string][] {
@@ -200,9 +202,12 @@ describe('read-your-writes while a batch is written', () => {
       const value = storage.backend.get(bytes('k1'));
       seen.push(`${point} ${value === undefined ? 'absent' : text(value)} ${storage.backend.get(bytes('gone')) === undefined ? 'deleted' : 'present'}`);
       pendingRanges.push(storage.backend.range({ start: bytes('') }).then((rows) => rows.map(({ key, value: v }) => `${text(key)}=${text(v)}`)));
-      if (point === 'persist:after-batch') storage.backend.put(bytes('k2'), bytes('staged during the write'));
+      if (point === 'persist:after-batch') {
+        storage.backend.put(bytes('k2'), bytes('staged during the write'));
+        storage.backend.setApplied(index(3), term(1));
+      }
     });
-    await storage.persist(ready({ entries: [entry(1, 1), entry(2, 1)], hardState: hardState(1, 2) }));
+    await storage.persist(ready({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)], hardState: hardState(1, 2) }));
     storage.backend.put(bytes('gone'), bytes('x'));
     storage.backend.setApplied(index(1), term(1));
     await storage.flushApplied();
@@ -211,7 +216,7 @@ describe('read-your-writes while a batch is written', () => {
     storage.backend.delete(bytes('gone'));
     storage.backend.setApplied(index(2), term(1));
     watching = true;
-    await storage.persist(ready({ hardState: hardState(2, 2), mustSync: true }));
+    await storage.persist(ready({ hardState: hardState(2, 3), mustSync: true }));
     watching = false;
     expect(seen).toEqual(['persist:before-batch v1 deleted', 'persist:after-batch v1 deleted']);
     expect(await Promise.all(pendingRanges)).toEqual([['k1=v1'], ['k1=v1']]);
@@ -228,8 +233,28 @@ describe('read-your-writes while a batch is written', () => {
       ['k1', 'v1'],
       ['k2', 'staged during the write'],
     ]);
-    expect(storage.restored?.applied).toBe(2);
+    expect(storage.restored?.applied).toBe(3);
     await storage.close();
+  });
+
+  it('never writes part of an entry: changes made before setApplied() are readable but wait for it', async () => {
+    const storage = await openStorage(await tempDir());
+    await storage.persist(ready({ entries: [entry(1, 1), entry(2, 1)], hardState: hardState(1, 2) }));
+    storage.backend.put(bytes('whole'), bytes('1'));
+    storage.backend.setApplied(index(1), term(1));
+    // The next entry is half applied when a batch is written (the loop persists while it applies).
+    storage.backend.put(bytes('half'), bytes('2'));
+    await storage.persist(ready({ entries: [entry(3, 1)] }));
+    expect(storage.backend.durableRecord.appliedIndex).toBe(1);
+    expect(text(storage.backend.get(bytes('half')) as Uint8Array)).toBe('2');
+    expect((await storage.backend.range({ start: bytes('') })).map((kv) => text(kv.key))).toEqual(['half', 'whole']);
+    expect(storage.backend.hasStaged()).toBe(false);
+    storage.backend.setApplied(index(2), term(1));
+    expect(storage.backend.hasStaged()).toBe(true);
+    await storage.flushApplied();
+    expect(storage.backend.durableRecord.appliedIndex).toBe(2);
+    await storage.close();
+
   });
 });
 
