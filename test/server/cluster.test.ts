@@ -4,7 +4,7 @@
 // graceful stop hands leadership over at once.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, get, postJson, put, statusOf, unb64, waitForLeader } from '../support/http-json.js';
+import { b64, get, postJson, put, statusOf, unb64, waitForLeader, eventually as eventuallyWith } from '../support/http-json.js';
 import { ctl } from '../support/ctl.js';
 import { freePort, ProcessCluster, type ProcessMember } from '../support/process-cluster.js';
 
@@ -33,14 +33,8 @@ async function dump(endpoint: string, prefix: string): Promise<{ revision: numbe
   return { revision: Number((body['header'] as { revision: string }).revision), kvs };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => null);
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${cluster.logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  return eventuallyWith(what, probe, timeoutMs, () => cluster.logs());
 }
 
 describe('a three-member cluster of conclave processes', () => {

@@ -3,7 +3,7 @@
 // and is removed again, upon which it stops on its own.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, postJson, put, waitForLeader, waitForMembersPublished } from '../support/http-json.js';
+import { get, postJson, put, waitForLeader, waitForMembersPublished, eventually as eventuallyWith } from '../support/http-json.js';
 import { ProcessCluster, type ProcessMember } from '../support/process-cluster.js';
 
 let cluster: ProcessCluster;
@@ -29,14 +29,8 @@ async function members(endpoint: string): Promise<ListedMember[]> {
   return (await postJson(endpoint, '/v3/cluster/member/list', {})).body['members'] as ListedMember[];
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => null);
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${cluster.logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  return eventuallyWith(what, probe, timeoutMs, () => cluster.logs());
 }
 
 describe('membership changes on a running cluster', () => {

@@ -2,15 +2,9 @@
 // copy taken at the call, resolved later (after `rangeGate`, when a test holds it), as the real backend's view is.
 
 import type { StateEntry, StateRangeOptions, StateWriter } from '../../src/state/backend.js';
+import { compareBytes } from '../../src/state/kv-layout.js';
 
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
+export { compareBytes };
 
 export const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 export const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));

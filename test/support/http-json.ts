@@ -76,3 +76,14 @@ export async function waitForMembersPublished(endpoint: string, count: number, t
   }
   throw new Error(`${endpoint}: ${count} members did not publish themselves within ${timeoutMs} ms`);
 }
+
+/** Polls `probe` until it returns something other than null; fails naming `what` (and the cluster's logs) on timeout. */
+export async function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number, logs: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => null);
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${logs()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
