@@ -70,6 +70,11 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
       send(res, health.health ? 200 : 503, encodeHealth(health));
       return;
     }
+    if (path === '/debug/kvhash') {
+      // A digest of the whole key-value state, to compare members at the same revision (as etcd's HashKV).
+      send(res, 200, await member.kv.hash(member.backendReader));
+      return;
+    }
     if (path === '/debug/vars') {
       send(res, 200, debugVarsOf(member));
       return;
@@ -99,7 +104,8 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text) });
+  // Headers as a flat array: Node copies them as they are, with no per-key normalization.
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]);
   res.end(text);
 }
 

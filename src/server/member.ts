@@ -8,7 +8,7 @@ import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
 import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
-import { KvStore, type KvCommand, type KvResult } from '../state/index.js';
+import { KvStore, type KvCommand, type KvResult, type StateReader } from '../state/index.js';
 import { readMember, type MemberAttributes, type MemberCommand } from '../state/members.js';
 import { NodeStorage } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
@@ -183,7 +183,7 @@ export class Member {
 
   async propose(command: Command): Promise<KvResult | null> {
     if (this.stopping) throw new ConclaveError('ErrStopped');
-    await this.leaderKnown();
+    if (this.node.leaderId === '') await this.leaderKnown();
     const { id, result } = this.proposals.open();
     const error = this.node.propose(encodeProposal(id, command));
     if (error !== null) this.proposals.fail(id, clientErrorOf(error));
@@ -194,7 +194,7 @@ export class Member {
   /** Resolves once a read served now is linearizable (ReadIndex confirmed and applied up to it). */
   async linearizableBarrier(): Promise<void> {
     if (this.stopping) throw new ConclaveError('ErrStopped');
-    await this.leaderKnown();
+    if (this.node.leaderId === '') await this.leaderKnown();
     return this.reads.wait();
   }
 
@@ -246,6 +246,11 @@ export class Member {
 
   get appliedConfig(): ClusterConfig {
     return this.storage.backend.config;
+  }
+
+  /** The applied state, for reads outside the client API (the key-value digest). */
+  get backendReader(): StateReader {
+    return this.storage.backend;
   }
 
   get appliedIndex(): number {

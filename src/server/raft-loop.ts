@@ -98,14 +98,27 @@ export class RaftLoop {
       this.running = false;
     }
     if (this.stopped) return;
-    if (storage.backend.hasStaged() && this.flushTimer === null) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        this.flushDue = true;
-        this.kick();
-      }, this.flushMs);
-    }
+    if (storage.backend.hasStaged() && this.flushTimer === null) this.armFlushTimer();
     if (storage.snapshotDue()) this.startSnapshot();
+  }
+
+  /**
+   * Bounds how long applied changes wait for a batch that syncs anyway. When such a batch carried the changes the
+   * timer was armed for, nothing is forced: under a steady load the entries' own batches carry everything, and an
+   * extra fsync would only stall the loop.
+   */
+  private armFlushTimer(): void {
+    const { storage } = this.options;
+    const stagedUpTo = storage.backend.appliedIndex;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (storage.backend.durableRecord.appliedIndex >= stagedUpTo) {
+        if (storage.backend.hasStaged() && !this.stopped) this.armFlushTimer();
+        return;
+      }
+      this.flushDue = true;
+      this.kick();
+    }, this.flushMs);
   }
 
   private async handle(): Promise<void> {

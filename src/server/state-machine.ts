@@ -1,7 +1,7 @@
 // What a committed entry means to this member: the envelope every proposal travels in (the proposer's request ID and
 // the command), and the dispatch of each command to the state module that applies it.
 
-import { decode, encode } from '@msgpack/msgpack';
+import { decodeMsgpack as decode, encodeMsgpack as encode } from '../util/msgpack.js';
 import type { Entry } from '../raft/index.js';
 import type { BackendWriter } from '../storage/index.js';
 import { decodeKvCommand, encodeKvCommand, type KvCommand, type KvResult, type KvStore } from '../state/index.js';

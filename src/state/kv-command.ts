@@ -2,7 +2,7 @@
 // small integer codes (a put of a short key costs a dozen bytes beside its key and value). Decoding gives the
 // canonical form: fields at their default (false, 0, 'none', an empty range end) are left out.
 
-import { decode, encode } from '@msgpack/msgpack';
+import { decodeMsgpack as decode, encodeMsgpack as encode } from '../util/msgpack.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type {
   Compare,

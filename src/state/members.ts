@@ -2,7 +2,7 @@
 // who votes and who learns; this says where to reach them. Kept in the replicated state (keys 'M' + member ID) so
 // that every member, and a snapshot, agrees on it.
 
-import { decode, encode } from '@msgpack/msgpack';
+import { decodeMsgpack as decode, encodeMsgpack as encode } from '../util/msgpack.js';
 
 export interface MemberAttributes {
   readonly name: string;

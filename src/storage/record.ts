@@ -1,14 +1,15 @@
 // Every value the storage writes is a record: a CRC-32 of the payload, then the payload (msgpack). A record that
 // does not match its checksum is reported, never decoded.
 
-import { decode, encode } from '@msgpack/msgpack';
+import { decodeMsgpack as decode, encodeMsgpackShared } from '../util/msgpack.js';
 import { crc32 } from 'node:zlib';
 import { corrupt } from './errors.js';
 
 const CHECKSUM_BYTES = 4;
 
 export function encodeRecord(value: unknown): Buffer {
-  const payload = encode(value);
+  // Copied into the record at once: the shared view is valid until the next encode.
+  const payload = encodeMsgpackShared(value);
   const record = Buffer.allocUnsafe(CHECKSUM_BYTES + payload.length);
   record.set(payload, CHECKSUM_BYTES);
   record.writeUInt32BE(crc32(payload), 0);

@@ -176,6 +176,13 @@ describe('a three-member cluster of conclave processes', () => {
       const mine = await dump(killed.clientUrl, 'acked/');
       return mine.revision >= reference.revision ? mine : null;
     }, 15_000).then((mine) => expect(mine.kvs).toEqual(reference.kvs));
+
+    // The same log gives the same state on every member: equal digests of the whole store at one revision.
+    const digests = await eventually('every member at one revision', async () => {
+      const all = await Promise.all(cluster.endpoints.map(async (e) => (await fetch(new URL('/debug/kvhash', e))).json() as Promise<{ hash: number; revision: number }>));
+      return all.every((d) => d.revision === all[0]?.revision) ? all : null;
+    }, 15_000);
+    expect(new Set(digests.map((d) => d.hash)).size).toBe(1);
   }, 60_000);
 
   it('hands leadership over at once when the leader is stopped gracefully', async () => {
