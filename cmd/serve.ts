@@ -18,12 +18,16 @@ export async function serve(config: ServerConfig, io: CliIo): Promise<number> {
   }
   const addresses = server.clientAddresses.map((a) => `${a.host}:${a.port}`).join(', ');
   log.info('serving client requests', { clientUrls: config.listenClientUrls, addresses, peerUrls: config.listenPeerUrls, dataDir: config.dataDir });
+  // A second signal (a process group and its parent both passing one on) must not cut the graceful stop short.
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
     log.info('stopping on signal', { signal });
     void server.close();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const reason = await server.stopped;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

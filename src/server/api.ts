@@ -7,7 +7,7 @@ import type { Method, Requests, Responses } from '../protocol/api.js';
 import { NO_MEMBER_ID, type StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { validateKvCommand, type KvCommand } from '../state/index.js';
+import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
 import { packageVersion } from './version.js';
@@ -23,7 +23,11 @@ async function write<R>(member: Member, command: KvCommand): Promise<{ header: R
 }
 
 export const handlers: { readonly [M in Method]: Handler<M> } = {
-  range: (member, request) => member.range(request),
+  range: (member, request) => {
+    const invalid = validateRangeRequest(request);
+    if (invalid !== null) throw invalid;
+    return member.range(request);
+  },
   put: (member, request) => write(member, { type: 'put', request }),
   deleteRange: (member, request) => write(member, { type: 'deleteRange', request }),
   txn: (member, request) => write(member, { type: 'txn', request }),

@@ -204,6 +204,9 @@ export class Member {
    */
   private leaderKnown(): Promise<void> {
     if (this.node.leaderId !== '') return Promise.resolve();
+    if (this.leaderWaiters.length >= serverLimits.maxPendingProposals) {
+      return Promise.reject(new ConclaveError('ErrTooManyRequests', `${this.leaderWaiters.length} requests wait for a leader (serverLimits.maxPendingProposals)`));
+    }
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve,

@@ -127,6 +127,11 @@ describe('a three-member cluster of conclave processes', () => {
       expect(typeof reply.body['code']).toBe('number');
     }
     expect((await get(endpoint, 'greeting')).revision).toBe(before);
+    const emptyKey = await postJson(endpoint, '/v3/kv/range', {});
+    expect(emptyKey.status).toBe(400);
+    expect(emptyKey.body['error']).toBe('etcdserver: key is not provided');
+    expect((await postJson(endpoint, '/v3/kv/nonsense', {})).status).toBe(404);
+    expect((await fetch(new URL('/v3/kv/put', endpoint))).status).toBe(501);
   });
 
   it('loses no acknowledged write when the leader is killed with -9 mid-write, and elects a new leader within a few election timeouts', async () => {
