@@ -25,7 +25,12 @@ interface StoredIdentity {
 }
 
 const IDENTITY_FILE = 'identity.json';
-const DISCOVERY_PATH = '/conclave/members';
+/** What a member answers on its peer port to GET DISCOVERY_PATH: the cluster and its applied membership. */
+export const DISCOVERY_PATH = '/conclave/members';
+export interface DiscoveryAnswer {
+  readonly clusterId: string;
+  readonly members: readonly { readonly id: string; readonly peerUrls: readonly string[] }[];
+}
 
 export async function resolveIdentity(config: ServerConfig, hasDurableState: boolean, log: Logger): Promise<Identity> {
   const initialPeers = config.initialCluster.map((m) => [memberIdOf(m.peerUrls, config.initialClusterToken), m.peerUrls] as const);
@@ -64,7 +69,7 @@ async function discoverIdentity(config: ServerConfig, initialPeers: Identity['in
       try {
         const response = await fetch(new URL(DISCOVERY_PATH, url), { signal: AbortSignal.timeout(2000) });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const body = (await response.json()) as { clusterId: string; members: { id: string; peerUrls: string[] }[] };
+        const body = (await response.json()) as DiscoveryAnswer;
         const self = body.members.find((m) => m.peerUrls.some((u) => ours.has(u)));
         if (self === undefined) {
           throw new Error(`the cluster has no member with peer URLs ${[...ours].join(',')}: add it first (conclavectl member add)`);

@@ -13,7 +13,7 @@ import { readMember, type MemberAttributes, type MemberCommand } from '../state/
 import { NodeStorage } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
-import { resolveIdentity, type Identity } from './identity.js';
+import { DISCOVERY_PATH, resolveIdentity, type DiscoveryAnswer, type Identity } from './identity.js';
 import { silentLogger, type Logger } from './log.js';
 import { ProposalTracker } from './proposals.js';
 import { RaftLoop } from './raft-loop.js';
@@ -63,6 +63,8 @@ export class Member {
   private readonly proposals: ProposalTracker<KvResult | null>;
   private readonly reads: ReadBatcher;
   private readonly ticker: NodeJS.Timeout;
+  /** One tick is one heartbeat interval (as etcd counts). */
+  private readonly electionTimeoutTicks: number;
   private readonly log: Logger;
   private configWaiters: ConfigWaiter[] = [];
   private stopping = false;
@@ -86,12 +88,12 @@ export class Member {
     this.id = nodeId(identity.memberId);
     this.clusterId = identity.clusterId;
     this.log = (options.log ?? silentLogger).with({ member: this.id });
-    const electionTimeoutTicks = Math.max(2, Math.floor(config.electionTimeoutMs / config.heartbeatIntervalMs));
+    this.electionTimeoutTicks = Math.max(2, Math.floor(config.electionTimeoutMs / config.heartbeatIntervalMs));
     this.node = new RaftNode({
       id: this.id,
       initialConfig: identity.initialConfig,
       random: Math.random,
-      electionTimeoutTicks,
+      electionTimeoutTicks: this.electionTimeoutTicks,
       heartbeatIntervalTicks: 1,
       ...(storage.restored === undefined ? {} : { restored: storage.restored }),
     });
@@ -307,8 +309,7 @@ export class Member {
     this.reads.tick();
     if (!this.published && !this.publishing && this.node.leaderId !== '') void this.publishAttributes();
     this.ticksWithoutLeader = this.node.leaderId === '' ? this.ticksWithoutLeader + 1 : 0;
-    const electionTicks = Math.ceil(this.config.electionTimeoutMs / this.config.heartbeatIntervalMs);
-    if (this.ticksWithoutLeader > 0 && this.ticksWithoutLeader % (2 * electionTicks) === 0) void this.checkRemoved();
+    if (this.ticksWithoutLeader > 0 && this.ticksWithoutLeader % (2 * this.electionTimeoutTicks) === 0) void this.checkRemoved();
   }
 
   /**
@@ -323,8 +324,8 @@ export class Member {
       for (const id of this.appliedConfig.voters) {
         if (id === this.id) continue;
         for (const url of this.attributesOf(id).peerUrls) {
-          const answer = await fetch(new URL('/conclave/members', url), { signal: AbortSignal.timeout(1000) })
-            .then((r) => (r.ok ? (r.json() as Promise<{ clusterId: string; members: { id: string }[] }>) : null))
+          const answer = await fetch(new URL(DISCOVERY_PATH, url), { signal: AbortSignal.timeout(1000) })
+            .then((r) => (r.ok ? (r.json() as Promise<DiscoveryAnswer>) : null))
             .catch(() => null);
           if (answer === null || answer.clusterId !== this.clusterId) continue;
           if (answer.members.some((m) => m.id === this.id)) return;
@@ -400,11 +401,11 @@ export class Member {
   // ---- Peer HTTP (discovery by joining members) ----
 
   private servePeerHttp(request: IncomingMessage, response: ServerResponse): boolean {
-    if (request.method !== 'GET' || request.url !== '/conclave/members') return false;
+    if (request.method !== 'GET' || request.url !== DISCOVERY_PATH) return false;
     const config = this.appliedConfig;
-    const members = [...config.voters, ...config.learners].map((id) => ({ id, peerUrls: this.attributesOf(id).peerUrls }));
+    const answer: DiscoveryAnswer = { clusterId: this.clusterId, members: [...config.voters, ...config.learners].map((id) => ({ id, peerUrls: this.attributesOf(id).peerUrls })) };
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ clusterId: this.clusterId, members }));
+    response.end(JSON.stringify(answer));
     return true;
   }
 
