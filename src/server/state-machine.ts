@@ -13,16 +13,30 @@ export type Command = { readonly kind: 'kv'; readonly command: KvCommand } | { r
 const KIND_KV = 1;
 const KIND_MEMBER = 2;
 
+/**
+ * The envelope: a kind byte, the request ID's length (one byte) and its ASCII bytes, then the command's own
+ * encoding. The command is encoded once and read back as a view, not wrapped in a second msgpack value (every
+ * member decodes every entry).
+ */
 export function encodeProposal(requestId: string, command: Command): Uint8Array {
-  return command.kind === 'kv'
-    ? encode([requestId, KIND_KV, encodeKvCommand(command.command)])
-    : encode([requestId, KIND_MEMBER, command.command]);
+  if (requestId.length > 255) throw new RangeError(`request ID of ${requestId.length} characters does not fit the envelope`);
+  const payload = command.kind === 'kv' ? encodeKvCommand(command.command) : encode(command.command);
+  const data = new Uint8Array(2 + requestId.length + payload.length);
+  data[0] = command.kind === 'kv' ? KIND_KV : KIND_MEMBER;
+  data[1] = requestId.length;
+  for (let i = 0; i < requestId.length; i++) data[2 + i] = requestId.charCodeAt(i) & 0x7f;
+  data.set(payload, 2 + requestId.length);
+  return data;
 }
 
 export function decodeProposal(data: Uint8Array): { requestId: string; command: Command } {
-  const [requestId, kind, payload] = decode(data) as [string, number, unknown];
-  if (kind === KIND_KV) return { requestId, command: { kind: 'kv', command: decodeKvCommand(payload as Uint8Array) } };
-  if (kind === KIND_MEMBER) return { requestId, command: { kind: 'member', command: payload as MemberCommand } };
+  if (data.length < 2 || data.length < 2 + (data[1] as number)) throw new Error(`entry of ${data.length} bytes is shorter than its envelope`);
+  const kind = data[0];
+  const idEnd = 2 + (data[1] as number);
+  const requestId = String.fromCharCode(...data.subarray(2, idEnd));
+  const payload = data.subarray(idEnd);
+  if (kind === KIND_KV) return { requestId, command: { kind: 'kv', command: decodeKvCommand(payload) } };
+  if (kind === KIND_MEMBER) return { requestId, command: { kind: 'member', command: decode(payload) as MemberCommand } };
   throw new Error(`entry carries an unknown command kind ${String(kind)}`);
 }
 

@@ -72,13 +72,16 @@ describe('conclavectl put', () => {
   });
 });
 
+/** Keys around a prefix and a range end, for get and del. */
+function seedFourKeys(): void {
+  server.seed('foo', 'bar');
+  server.seed('foo1', 'x');
+  server.seed('fop', 'y');
+  server.seed('zoo', 'z');
+}
+
 describe('conclavectl get', () => {
-  beforeEach(() => {
-    server.seed('foo', 'bar');
-    server.seed('foo1', 'x');
-    server.seed('fop', 'y');
-    server.seed('zoo', 'z');
-  });
+  beforeEach(seedFourKeys);
 
   it.each([
     [['get', 'foo'], 'foo\nbar\n'],
@@ -157,12 +160,7 @@ describe('conclavectl get', () => {
 });
 
 describe('conclavectl del', () => {
-  beforeEach(() => {
-    server.seed('foo', 'bar');
-    server.seed('foo1', 'x');
-    server.seed('fop', 'y');
-    server.seed('zoo', 'z');
-  });
+  beforeEach(seedFourKeys);
 
   it.each([
     [['del', 'foo'], '1\n', ['foo1', 'fop', 'zoo']],

@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, get, postJson, put, statusOf, unb64, waitForLeader, eventually as eventuallyWith } from '../support/http-json.js';
+import { prefixEnd } from '../../src/client/keys.js';
 import { ctl } from '../support/ctl.js';
 import { freePort, ProcessCluster, type ProcessMember } from '../support/process-cluster.js';
 
@@ -28,7 +29,8 @@ const memberAt = (endpoint: string): ProcessMember => cluster.members.find((m) =
 
 /** Every key under `prefix` as member `endpoint` serves it locally. */
 async function dump(endpoint: string, prefix: string): Promise<{ revision: number; kvs: [string, string][] }> {
-  const { body } = await postJson(endpoint, '/v3/kv/range', { key: b64(prefix), range_end: b64(prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)), serializable: true });
+  const rangeEnd = Buffer.from(prefixEnd(Buffer.from(prefix))).toString('base64');
+  const { body } = await postJson(endpoint, '/v3/kv/range', { key: b64(prefix), range_end: rangeEnd, serializable: true });
   const kvs = ((body['kvs'] as { key: string; value: string }[] | undefined) ?? []).map((kv) => [unb64(kv.key), unb64(kv.value)] as [string, string]);
   return { revision: Number((body['header'] as { revision: string }).revision), kvs };
 }
