@@ -117,6 +117,11 @@ export const serverLimits = {
   requestTimeoutMs: 7000,
   /** Client connections held open at once. */
   maxClientConnections: 10_000,
+  /**
+   * Longest time the leader holds news of a new commit index for a follower, waiting for an append to carry it (0
+   * sends it at once). Followers apply, and answer serializable reads, up to this much later.
+   */
+  commitNewsHoldMs: 2,
 } as const;
 
 /** Bounds of the client library (src/client). */
