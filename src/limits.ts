@@ -124,6 +124,24 @@ export const serverLimits = {
   commitNewsHoldMs: 2,
 } as const;
 
+/** Bounds of watches (src/server/watch-hub.ts and the streams that carry them). */
+export const watchLimits = {
+  /** Watchers one member serves at once, over all streams; beyond it a create gets ErrTooManyWatchers. */
+  maxWatchers: 200_000,
+  /** Watchers on one stream (one HTTP watch or one WebSocket connection). */
+  maxWatchersPerStream: 10_000,
+  /** Bytes of responses queued for one stream's consumer; a stream beyond it is too slow and its watches are cancelled. */
+  maxStreamPendingBytes: 16 * 1024 * 1024,
+  /** Events one replayed response carries at most (a watcher catching up from history gets them in such pieces). */
+  maxReplayEventsPerResponse: 1000,
+  /** Largest response a fragmenting watcher gets; a revision with more events is split into fragments. */
+  maxWatchResponseBytes: 1536 * 1024,
+  /** Interval of progress notifications to watchers that asked for them (etcd's default is 10 minutes). */
+  progressNotifyIntervalMs: 10 * 60 * 1000,
+} as const;
+
+export type WatchLimits = { readonly [Name in keyof typeof watchLimits]: number };
+
 /** Bounds of the client library (src/client). */
 export const clientLimits = {
   /** Time one request may take on one endpoint before the client tries the next. */

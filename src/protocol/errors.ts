@@ -70,6 +70,8 @@ export const ERRORS = {
   ErrCompacted: { grpc: GRPC.outOfRange, message: 'etcdserver: mvcc: required revision has been compacted' },
   ErrFutureRev: { grpc: GRPC.outOfRange, message: 'etcdserver: mvcc: required revision is a future revision' },
   ErrLeaseNotFound: { grpc: GRPC.notFound, message: 'etcdserver: requested lease not found' },
+  ErrDuplicateWatchId: { grpc: GRPC.invalidArgument, message: 'mvcc: duplicate watch ID provided on the WatchStream' },
+  ErrTooManyWatchers: { grpc: GRPC.resourceExhausted, message: 'too many watchers' },
   // Membership.
   ErrMemberExist: { grpc: GRPC.failedPrecondition, message: 'etcdserver: member ID already exist' },
   ErrPeerURLExist: { grpc: GRPC.failedPrecondition, message: 'etcdserver: Peer URLs already exists' },

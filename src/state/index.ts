@@ -5,3 +5,4 @@ export { decodeKvCommand, encodeKvCommand, type KvCommand, type KvResult } from 
 export { validateKvCommand, validateRangeRequest } from './kv-validate.js';
 export { eventKey, eventRevision, revisionStart } from './kv-layout.js';
 export { decodeEvent, type EventRecord } from './kv-records.js';
+export { eventsOfRevision, previousVersion, type RecordedEvent, type RevisionEvents } from './kv-events.js';

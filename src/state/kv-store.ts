@@ -20,6 +20,7 @@ import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, R
 import type { StateReader, StateWriter } from './backend.js';
 import type { KvCommand, KvResult } from './kv-command.js';
 import { compactHistory } from './kv-compact.js';
+import { replayEvents, type RevisionEvents } from './kv-events.js';
 import { hashRecords } from './kv-hash.js';
 import { META_KEY } from './kv-layout.js';
 import { decodeMeta, encodeMeta } from './kv-records.js';
@@ -105,6 +106,24 @@ export class KvStore {
       const revision = this.current;
       const response = await readRange(reader, request, { revision, compactRevision: this.compacted, pageRows: this.limits.scanPageRows });
       return { revision, response };
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
+   * The events of revisions [from, through] (through at most the current revision), grouped by revision, in order.
+   * Runs as a read: compaction waits until it is done, so nothing it walks disappears under it. Throws
+   * ErrCompacted when `from` is at or below the compact revision (compaction there removed tombstones, so the
+   * events of those revisions are no longer complete) and ErrFutureRev beyond the current revision.
+   */
+  async replayEvents(reader: StateReader, from: number, through: number, sink: (events: RevisionEvents) => boolean): Promise<void> {
+    while (this.applying) await this.gateOpened();
+    this.readsInFlight++;
+    try {
+      if (from <= this.compacted) throw new ConclaveError('ErrCompacted', `watch from revision ${from}, compacted through ${this.compacted}`);
+      if (through > this.current) throw new ConclaveError('ErrFutureRev', `revision ${through}, the store is at ${this.current}`);
+      await replayEvents(reader, from, through, this.limits.scanPageRows, sink);
     } finally {
       this.leave();
     }

@@ -1,0 +1,287 @@
+// The member's watches. A watcher starts *unsynced* when it asks for past revisions: it replays them from the
+// store's event records, in bounded responses, until it has caught up with the revision the hub has dispatched,
+// and then joins the *synced* watchers, which get each applied revision's events as it is applied. Events are only
+// those of applied revisions (applied entries are committed), so a watcher never sees one that is rolled back.
+//
+// Fan-out: the events of a revision are read once, and every watcher gets the same event objects (with prev_kv,
+// the same second set), so a stream can encode an event once for all its watchers. Synced single-key watchers are
+// found by a map lookup; range watchers are tested one by one.
+//
+// A watcher is delivered to through its sink; a sink that reports its consumer too far behind gets the watcher
+// cancelled, with a reason (nothing is buffered here). A compacted start revision cancels the watcher with the
+// compact revision, as etcd does.
+
+import { watchLimits, type WatchLimits } from '../limits.js';
+import { ConclaveError } from '../protocol/errors.js';
+import type { KeyValue } from '../protocol/kv.js';
+import type { WatchCreateRequest, WatchEvent } from '../protocol/watch.js';
+import { eventsOfRevision, previousVersion, type KvStore, type RecordedEvent, type StateReader } from '../state/index.js';
+import { compareBytes, keyName, spanOf, type Span } from '../state/kv-layout.js';
+
+export type WatchDelivery =
+  | { readonly type: 'events'; readonly revision: number; readonly events: readonly WatchEvent[] }
+  | { readonly type: 'canceled'; readonly revision: number; readonly reason: string; readonly compactRevision: number };
+
+export interface WatchSink {
+  /**
+   * Takes one response for `watch`; false when the consumer is too far behind (the hub cancels the watch). A
+   * cancellation is always taken (it is the last response of its watch).
+   */
+  deliver(watch: Watch, delivery: WatchDelivery): boolean;
+}
+
+/** A watcher's handle: what the stream that created it knows it by. */
+export interface Watch {
+  readonly watchId: number;
+  readonly sink: WatchSink;
+}
+
+interface Watcher extends Watch {
+  readonly span: Span;
+  readonly prevKv: boolean;
+  readonly noPut: boolean;
+  readonly noDelete: boolean;
+  readonly progressNotify: boolean;
+  /** The first revision it asked for (a future one is allowed: nothing before it is delivered). */
+  readonly from: number;
+  /** While unsynced, the next revision it has not seen; a synced watcher has seen every revision dispatched. */
+  next: number;
+  state: 'unsynced' | 'synced' | 'canceled';
+  /** Whether anything reached it since the last periodic progress notification. */
+  deliveredSinceProgress: boolean;
+}
+
+export interface WatchHubOptions {
+  readonly store: KvStore;
+  /** The applied state (it changes when a snapshot is installed). */
+  readonly reader: () => StateReader;
+  readonly limits?: Partial<WatchLimits>;
+}
+
+export class WatchHub {
+  private readonly watchers = new Set<Watcher>();
+  private readonly byKey = new Map<string, Set<Watcher>>();
+  private readonly ranged = new Set<Watcher>();
+  private readonly limits: WatchLimits;
+  /** Every revision up to this one has been dispatched to the synced watchers. */
+  private dispatched: number;
+
+  constructor(private readonly options: WatchHubOptions) {
+    this.limits = { ...watchLimits, ...options.limits };
+    this.dispatched = options.store.revision;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** The revision every synced watcher has seen. */
+  get revision(): number {
+    return this.dispatched;
+  }
+
+  /**
+   * Starts a watcher; its events go to `sink` from now on (replayed ones first). Throws ConclaveError for a bad
+   * request or ErrTooManyWatchers; a compacted start revision cancels it through the sink instead.
+   */
+  create(request: WatchCreateRequest, watchId: number, sink: WatchSink): Watch {
+    if (request.key.length === 0) throw new ConclaveError('ErrEmptyKey');
+    if (this.watchers.size >= this.limits.maxWatchers) throw new ConclaveError('ErrTooManyWatchers', `maxWatchers (${this.limits.maxWatchers})`);
+    const start = request.startRevision ?? 0;
+    if (!Number.isSafeInteger(start) || start < 0) throw new ConclaveError('ErrInvalidField', `start_revision ${String(start)}`);
+    const filters = request.filters ?? [];
+    const watcher: Watcher = {
+      watchId,
+      sink,
+      span: spanOf(request),
+      prevKv: request.prevKv === true,
+      noPut: filters.includes('NOPUT'),
+      noDelete: filters.includes('NODELETE'),
+      progressNotify: request.progressNotify === true,
+      from: start === 0 ? this.dispatched + 1 : start,
+      next: start === 0 ? this.dispatched + 1 : start,
+      state: 'unsynced',
+      deliveredSinceProgress: false,
+    };
+    this.watchers.add(watcher);
+    if (watcher.next > this.dispatched) this.sync(watcher);
+    else void this.catchUp(watcher);
+    return watcher;
+  }
+
+  /** Ends a watcher (its stream cancelled it or went away); nothing more is delivered for it. */
+  cancel(watch: Watch): void {
+    const watcher = watch as Watcher;
+    if (watcher.state === 'canceled') return;
+    if (watcher.state === 'synced') this.unsync(watcher);
+    watcher.state = 'canceled';
+    this.watchers.delete(watcher);
+  }
+
+  /** Dispatches the revisions applied since the last call, up to `revision`, to the synced watchers. */
+  notify(revision: number): void {
+    const reader = this.options.reader();
+    while (this.dispatched < revision) {
+      const next = this.dispatched + 1;
+      const { events } = eventsOfRevision(reader, next);
+      this.dispatched = next;
+      if (events.length > 0) this.dispatch(reader, next, events);
+    }
+  }
+
+  /**
+   * The backend was replaced (a snapshot was installed): the synced watchers catch up from the event records of
+   * the new state (or are cancelled if those are compacted), as watchers that start in the past do.
+   */
+  resync(): void {
+    const target = this.options.store.revision;
+    const synced = [...this.watchers].filter((watcher) => watcher.state === 'synced');
+    for (const watcher of synced) {
+      this.unsync(watcher);
+      watcher.state = 'unsynced';
+      watcher.next = Math.max(watcher.from, this.dispatched + 1);
+    }
+    this.dispatched = target;
+    for (const watcher of synced) {
+      if (watcher.next > this.dispatched) this.sync(watcher);
+      else void this.catchUp(watcher);
+    }
+  }
+
+  /** Whether every watcher of `sink` is synced: a progress response then carries `revision`. */
+  allSynced(sink: WatchSink): boolean {
+    for (const watcher of this.watchers) if (watcher.sink === sink && watcher.state !== 'synced') return false;
+    return true;
+  }
+
+  /** Periodic progress: each synced watcher that asked for it and got nothing since the last call gets the revision. */
+  progressTick(): void {
+    for (const watcher of [...this.watchers]) {
+      if (watcher.state !== 'synced' || !watcher.progressNotify) continue;
+      if (!watcher.deliveredSinceProgress) this.deliver(watcher, { type: 'events', revision: this.dispatched, events: [] });
+      watcher.deliveredSinceProgress = false;
+    }
+  }
+
+  // ---- synced watchers ----
+
+  private sync(watcher: Watcher): void {
+    watcher.state = 'synced';
+    const span = watcher.span;
+    if (span.single) {
+      const name = keyName(span.key);
+      let set = this.byKey.get(name);
+      if (set === undefined) this.byKey.set(name, (set = new Set()));
+      set.add(watcher);
+    } else {
+      this.ranged.add(watcher);
+    }
+  }
+
+  private unsync(watcher: Watcher): void {
+    const span = watcher.span;
+    if (span.single) {
+      const name = keyName(span.key);
+      const set = this.byKey.get(name);
+      set?.delete(watcher);
+      if (set?.size === 0) this.byKey.delete(name);
+    } else {
+      this.ranged.delete(watcher);
+    }
+  }
+
+  private dispatch(reader: StateReader, revision: number, events: readonly RecordedEvent[]): void {
+    const matched = new Map<Watcher, RecordedEvent[]>();
+    const add = (watcher: Watcher, event: RecordedEvent): void => {
+      if (revision < watcher.from || !wants(watcher, event.event)) return;
+      const list = matched.get(watcher);
+      if (list === undefined) matched.set(watcher, [event]);
+      else list.push(event);
+    };
+    for (const event of events) {
+      const single = this.byKey.get(keyName(event.event.kv.key));
+      if (single !== undefined) for (const watcher of single) add(watcher, event);
+      for (const watcher of this.ranged) if (contains(watcher.span, event.event.kv.key)) add(watcher, event);
+    }
+    const withPrev = new Map<RecordedEvent, WatchEvent>();
+    for (const [watcher, list] of matched) {
+      const shown = list.map((event) => (watcher.prevKv ? withPrevKv(reader, event, withPrev) : event.event));
+      this.deliver(watcher, { type: 'events', revision, events: shown });
+    }
+  }
+
+  // ---- unsynced watchers ----
+
+  private async catchUp(watcher: Watcher): Promise<void> {
+    const { store } = this.options;
+    while (watcher.state === 'unsynced') {
+      const through = this.dispatched;
+      if (watcher.next > through) {
+        this.sync(watcher);
+        return;
+      }
+      const reader = this.options.reader();
+      let pending: WatchEvent[] = [];
+      let stopped = false;
+      const withPrev = new Map<RecordedEvent, WatchEvent>();
+      const flush = (): boolean => {
+        if (pending.length === 0) return true;
+        const events = pending;
+        pending = [];
+        return this.deliver(watcher, { type: 'events', revision: this.dispatched, events });
+      };
+      try {
+        await store.replayEvents(reader, watcher.next, through, ({ revision, events }) => {
+          if (watcher.state !== 'unsynced') return !(stopped = true);
+          for (const event of events) if (wants(watcher, event.event) && contains(watcher.span, event.event.kv.key)) pending.push(watcher.prevKv ? withPrevKv(reader, event, withPrev) : event.event);
+          // Responses end at a revision's end, so a revision is never split between two.
+          if (pending.length >= this.limits.maxReplayEventsPerResponse && !flush()) return !(stopped = true);
+          watcher.next = revision + 1;
+          return true;
+        });
+      } catch (error) {
+        if (watcher.state !== 'unsynced') return;
+        const compacted = error instanceof ConclaveError && error.code === 'ErrCompacted';
+        this.cancelWith(watcher, compacted ? error.message : `watch failed: ${(error as Error).message}`, compacted ? store.compactRevision : 0);
+        return;
+      }
+      if (stopped || watcher.state !== 'unsynced' || !flush()) return;
+      watcher.next = Math.max(watcher.next, through + 1);
+    }
+  }
+
+  // ---- delivery ----
+
+  private deliver(watcher: Watcher, delivery: WatchDelivery): boolean {
+    if (watcher.state === 'canceled') return false;
+    watcher.deliveredSinceProgress = true;
+    if (watcher.sink.deliver(watcher, delivery)) return true;
+    this.cancelWith(watcher, 'the watcher fell too far behind (its stream holds more than maxStreamPendingBytes)', 0);
+    return false;
+  }
+
+  private cancelWith(watcher: Watcher, reason: string, compactRevision: number): void {
+    this.cancel(watcher);
+    watcher.sink.deliver(watcher, { type: 'canceled', revision: this.dispatched, reason, compactRevision });
+  }
+}
+
+function wants(watcher: Watcher, event: WatchEvent): boolean {
+  return event.type === 'PUT' ? !watcher.noPut : !watcher.noDelete;
+}
+
+function contains(span: Span, key: Uint8Array): boolean {
+  if (span.single) return compareBytes(span.key, key) === 0;
+  return compareBytes(key, span.start) >= 0 && (span.end === null || compareBytes(key, span.end) < 0);
+}
+
+/** The event with prev_kv, made once per event for every watcher that wants it. */
+function withPrevKv(reader: StateReader, event: RecordedEvent, made: Map<RecordedEvent, WatchEvent>): WatchEvent {
+  let shown = made.get(event);
+  if (shown === undefined) {
+    const prevKv: KeyValue | undefined = previousVersion(reader, event);
+    shown = prevKv === undefined ? event.event : { ...event.event, prevKv };
+    made.set(event, shown);
+  }
+  return shown;
+}
