@@ -46,3 +46,5 @@ export interface Responses {
 }
 
 export const HEALTH_PATH = '/health';
+/** The streaming watch call (a stream of WatchRequests in, lines of `{"result":WatchResponse}` out). */
+export const WATCH_PATH = '/v3/watch';

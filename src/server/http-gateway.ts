@@ -5,10 +5,11 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverLimits } from '../limits.js';
-import { HEALTH_PATH, METHOD_PATHS, type Method } from '../protocol/api.js';
+import { HEALTH_PATH, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { debugVarsOf, handlers, healthOf } from './api.js';
+import { serveWatch } from './http-watch.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
 import { packageVersion } from './version.js';
@@ -81,6 +82,11 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     }
     if (path === '/version') {
       send(res, 200, { etcdserver: '3.4.0', etcdcluster: '3.4.0', conclave: packageVersion() });
+      return;
+    }
+    if (path === WATCH_PATH) {
+      if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
+      serveWatch(member, req, res);
       return;
     }
     const method = METHOD_OF_PATH.get(path);

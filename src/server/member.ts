@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serverLimits } from '../limits.js';
+import { serverLimits, watchLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
 import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './log.js';
 import { ProposalTracker } from './proposals.js';
 import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
+import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
 
 export interface MemberOptions {
@@ -58,11 +59,14 @@ export class Member {
   readonly id: NodeId;
   readonly clusterId: string;
   readonly kv: KvStore;
+  /** The watches served by this member, fed with every revision it applies. */
+  readonly watches: WatchHub;
   private readonly node: RaftNode;
   private readonly loop: RaftLoop;
   private readonly proposals: ProposalTracker<KvResult | null>;
   private readonly reads: ReadBatcher;
   private readonly ticker: NodeJS.Timeout;
+  private readonly progressTicker: NodeJS.Timeout;
   /** One tick is one heartbeat interval (as etcd counts). */
   private readonly electionTimeoutTicks: number;
   private readonly log: Logger;
@@ -99,6 +103,7 @@ export class Member {
     });
     this.kv = new KvStore();
     this.kv.load(storage.backend);
+    this.watches = new WatchHub({ store: this.kv, reader: () => this.storage.backend });
     const nonce = randomBytes(6).toString('hex');
     const now = () => performance.now();
     this.proposals = new ProposalTracker(nonce, serverLimits.maxPendingProposals, serverLimits.requestTimeoutMs, now);
@@ -126,6 +131,7 @@ export class Member {
       onReadState: (readState) => this.reads.onReadState(readState),
       onSnapshotInstalled: () => {
         this.kv.load(this.storage.backend);
+        this.watches.resync();
         this.membershipChanged();
         this.reads.onApplied(this.storage.backend.appliedIndex);
       },
@@ -137,6 +143,8 @@ export class Member {
     });
     this.wasMember = this.isInConfig(this.storage.backend.config);
     this.ticker = setInterval(() => this.tick(), config.heartbeatIntervalMs);
+    this.progressTicker = setInterval(() => this.watches.progressTick(), watchLimits.progressNotifyIntervalMs);
+    this.progressTicker.unref();
   }
 
   static async start(options: MemberOptions): Promise<Member> {
@@ -340,6 +348,8 @@ export class Member {
   }
 
   private onApplied(entry: Entry, applied: Applied | null): void {
+    // Before the proposer hears of its result: a client that watches from the revision it was told sees it.
+    this.watches.notify(this.kv.revision);
     if (applied !== null) {
       this.proposals.settle(applied.requestId, applied.result);
       if (applied.command.kind === 'member') this.membershipChanged();
@@ -421,6 +431,7 @@ export class Member {
     this.closed = (async () => {
       if (options.transferLeadership !== false) await this.transferLeadershipAway();
       clearInterval(this.ticker);
+      clearInterval(this.progressTicker);
       const stopped = new ConclaveError('ErrStopped');
       this.proposals.failAll(stopped);
       this.reads.failAll(stopped);

@@ -81,8 +81,8 @@ export class WatchHub {
   }
 
   /**
-   * Starts a watcher; its events go to `sink` from now on (replayed ones first). Throws ConclaveError for a bad
-   * request or ErrTooManyWatchers; a compacted start revision cancels it through the sink instead.
+   * Starts a watcher; its events go to `sink` from now on (replayed ones first), none before this returns. Throws
+   * ConclaveError for a bad request or ErrTooManyWatchers; a compacted start revision cancels it through the sink.
    */
   create(request: WatchCreateRequest, watchId: number, sink: WatchSink): Watch {
     if (request.key.length === 0) throw new ConclaveError('ErrEmptyKey');
@@ -120,6 +120,11 @@ export class WatchHub {
 
   /** Dispatches the revisions applied since the last call, up to `revision`, to the synced watchers. */
   notify(revision: number): void {
+    if (this.watchers.size === 0) {
+      // Nobody to tell: the events need not even be read.
+      this.dispatched = Math.max(this.dispatched, revision);
+      return;
+    }
     const reader = this.options.reader();
     while (this.dispatched < revision) {
       const next = this.dispatched + 1;

@@ -1,0 +1,140 @@
+// Watch requests and responses in the JSON of etcd 3.4's gateway (`POST /v3/watch`): each request is a
+// WatchRequest (`{"create_request":{...}}`, `{"cancel_request":{"watch_id":"1"}}` or `{"progress_request":{}}`), and
+// each response one line `{"result":{WatchResponse}}`, defaults left out as jsonpb does (a PUT event has no
+// "type", watch 0 no "watch_id"). An event's JSON is made once and spliced into every response that carries it.
+
+import type { KeyValue, ResponseHeader } from './kv.js';
+import { decodeKeyValue, encodeKeyValue } from './json-kv-responses.js';
+import { decodeHeader, encodeHeader } from './json-header.js';
+import { boolOf, countOf, enumOf, keyOf, listOf, stringOf, JsonWriter, type ProtoEnum } from './json-scalars.js';
+import { ENCODING_RESPONSE, FieldReader, invalidField, type Field, type JsonObject } from './json-value.js';
+import type { EventType, WatchCreateRequest, WatchEvent, WatchFilter } from './watch.js';
+
+export const EVENT_TYPE: ProtoEnum<EventType> = { type: 'Event.EventType', values: ['PUT', 'DELETE'], names: ['PUT', 'DELETE'] };
+export const WATCH_FILTER: ProtoEnum<WatchFilter> = { type: 'WatchCreateRequest.FilterType', values: ['NOPUT', 'NODELETE'], names: ['NOPUT', 'NODELETE'] };
+
+export type WatchRequest =
+  | { readonly createRequest: WatchCreateRequest }
+  | { readonly cancelRequest: { readonly watchId: number } }
+  | { readonly progressRequest: Record<string, never> };
+
+/** What one watch response says besides its header and events (etcdserverpb.WatchResponse). */
+export interface WatchResponseFields {
+  /** -1 for a progress response to a progress request (one for the whole stream), as etcd 3.4 sends. */
+  readonly watchId: number;
+  readonly created?: boolean;
+  readonly canceled?: boolean;
+  readonly compactRevision?: number;
+  readonly cancelReason?: string;
+  readonly fragment?: boolean;
+}
+
+export interface WatchResponse extends WatchResponseFields {
+  readonly header: ResponseHeader;
+  readonly events: readonly WatchEvent[];
+}
+
+const ONE_OF = ['create_request', 'cancel_request', 'progress_request'] as const;
+
+export function decodeWatchRequest(value: unknown): WatchRequest {
+  const r = FieldReader.of(value, '', true, 'WatchRequest');
+  const fields = ONE_OF.map((name) => [name, r.read(name)] as const).filter(([, field]) => field !== undefined);
+  r.finish();
+  if (fields.length !== 1) throw invalidField('body', `a WatchRequest holds exactly one of ${ONE_OF.join(', ')}`);
+  const [name, field] = fields[0] as readonly [(typeof ONE_OF)[number], Field];
+  if (name === 'create_request') return { createRequest: decodeCreate(field) };
+  if (name === 'cancel_request') {
+    const c = FieldReader.of(field.value, field.path, true, 'WatchCancelRequest');
+    const watchId = countOf(c.read('watch_id'));
+    c.finish();
+    return { cancelRequest: { watchId } };
+  }
+  FieldReader.of(field.value, field.path, true, 'WatchProgressRequest').finish();
+  return { progressRequest: {} };
+}
+
+function decodeCreate(field: Field): WatchCreateRequest {
+  const r = FieldReader.of(field.value, field.path, true, 'WatchCreateRequest');
+  const key = keyOf(r.read('key'));
+  const rangeEnd = keyOf(r.read('range_end'));
+  const startRevision = countOf(r.read('start_revision'));
+  const progressNotify = boolOf(r.read('progress_notify'));
+  const filters = listOf(r.read('filters'), (value, path) => enumOf({ value, path }, WATCH_FILTER));
+  const prevKv = boolOf(r.read('prev_kv'));
+  const watchId = countOf(r.read('watch_id'));
+  const fragment = boolOf(r.read('fragment'));
+  r.finish();
+  return {
+    key,
+    ...(rangeEnd.length > 0 ? { rangeEnd } : {}),
+    ...(startRevision !== 0 ? { startRevision } : {}),
+    ...(progressNotify ? { progressNotify } : {}),
+    ...(filters.length > 0 ? { filters } : {}),
+    ...(prevKv ? { prevKv } : {}),
+    ...(watchId !== 0 ? { watchId } : {}),
+    ...(fragment ? { fragment } : {}),
+  };
+}
+
+/** One event's JSON text (mvccpb.Event): made once, spliced into every response that carries the event. */
+export function encodeWatchEventText(event: WatchEvent): string {
+  const writer = new JsonWriter('event', ENCODING_RESPONSE).enum('type', event.type, EVENT_TYPE);
+  writer.message('kv', encodeKeyValue(event.kv, 'event.kv', ENCODING_RESPONSE));
+  if (event.prevKv !== undefined) writer.message('prev_kv', encodeKeyValue(event.prevKv, 'event.prev_kv', ENCODING_RESPONSE));
+  return JSON.stringify(writer.json);
+}
+
+/** A response line's text, `{"result":{...}}`, with the events given as their JSON texts. */
+export function encodeWatchResponseText(header: ResponseHeader, fields: WatchResponseFields, eventTexts: readonly string[]): string {
+  const result: JsonObject = { header: encodeHeader(header, ENCODING_RESPONSE) };
+  if (fields.watchId !== 0) result.watch_id = String(fields.watchId);
+  if (fields.created === true) result.created = true;
+  if (fields.canceled === true) result.canceled = true;
+  if (fields.compactRevision !== undefined && fields.compactRevision !== 0) result.compact_revision = String(fields.compactRevision);
+  if (fields.cancelReason !== undefined && fields.cancelReason !== '') result.cancel_reason = fields.cancelReason;
+  if (fields.fragment === true) result.fragment = true;
+  const head = JSON.stringify({ result }).slice(0, -2);
+  return eventTexts.length === 0 ? `${head}}}` : `${head},"events":[${eventTexts.join(',')}]}}`;
+}
+
+/** Reads one response line's parsed JSON (`{"result":...}`); an `{"error":...}` line is returned as such. */
+export function decodeWatchResponse(value: unknown): WatchResponse | { readonly error: unknown } {
+  const top = FieldReader.of(value, '', false, 'watch response line');
+  const error = top.read('error');
+  if (error !== undefined) return { error: error.value };
+  const resultField = top.read('result');
+  if (resultField === undefined) throw invalidField('body', 'a watch response line holds "result" or "error"');
+  const r = FieldReader.of(resultField.value, resultField.path, false, 'WatchResponse');
+  const watchIdField = r.read('watch_id');
+  const response: WatchResponse = {
+    header: decodeHeader(r.read('header')),
+    watchId: signedOf(watchIdField),
+    created: boolOf(r.read('created')),
+    canceled: boolOf(r.read('canceled')),
+    compactRevision: countOf(r.read('compact_revision')),
+    cancelReason: r.read('cancel_reason') === undefined ? '' : stringOf(r.read('cancel_reason')),
+    fragment: boolOf(r.read('fragment')),
+    events: listOf(r.read('events'), (event, path) => decodeEvent(event, path)),
+  };
+  return response;
+}
+
+function decodeEvent(value: unknown, path: string): WatchEvent {
+  const r = FieldReader.of(value, path, false, 'Event');
+  const type = enumOf(r.read('type'), EVENT_TYPE);
+  const kvField = r.read('kv');
+  const prevField = r.read('prev_kv');
+  const kv: KeyValue = kvField === undefined ? emptyKv() : decodeKeyValue(kvField.value, kvField.path);
+  return prevField === undefined ? { type, kv } : { type, kv, prevKv: decodeKeyValue(prevField.value, prevField.path) };
+}
+
+/** watch_id of a response: an int64 that may be -1. */
+function signedOf(field: Field | undefined): number {
+  if (field === undefined) return 0;
+  const { value, path } = field;
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^-?(?:0|[1-9][0-9]{0,15})$/.test(text)) throw invalidField(path, 'expected a watch ID');
+  return Number(text);
+}
+
+const emptyKv = (): KeyValue => ({ key: new Uint8Array(0), createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0 });

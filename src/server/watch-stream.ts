@@ -1,0 +1,149 @@
+// One watch stream (an HTTP `/v3/watch` call today, a WebSocket connection's watches later): the watch IDs it
+// hands out, its requests (create, cancel, progress) and its responses, as etcd's serverWatchStream. Responses
+// are text lines in the gateway's JSON; an event's text is made once for every stream that carries it (the hub
+// hands all of them the same event object). The output reports how much is queued toward the consumer: past
+// watchLimits.maxStreamPendingBytes the stream is too slow, and the hub cancels its watches with that reason.
+
+import { watchLimits, type WatchLimits } from '../limits.js';
+import { ConclaveError } from '../protocol/errors.js';
+import type { ResponseHeader } from '../protocol/kv.js';
+import { encodeWatchEventText, encodeWatchResponseText, type WatchRequest, type WatchResponseFields } from '../protocol/json-watch.js';
+import type { WatchCreateRequest, WatchEvent } from '../protocol/watch.js';
+import type { Watch, WatchDelivery, WatchHub, WatchSink } from './watch-hub.js';
+
+/** The watch ID of a progress response that answers a progress request (for the whole stream). */
+export const STREAM_PROGRESS_WATCH_ID = -1;
+const PROGRESS_RETRY_MS = 10;
+
+const EVENT_TEXTS = new WeakMap<WatchEvent, string>();
+
+function eventText(event: WatchEvent): string {
+  let text = EVENT_TEXTS.get(event);
+  if (text === undefined) EVENT_TEXTS.set(event, (text = encodeWatchEventText(event)));
+  return text;
+}
+
+export interface WatchStreamOptions {
+  readonly hub: WatchHub;
+  readonly header: (revision: number) => ResponseHeader;
+  /** Writes one response line; returns the bytes now queued toward the consumer. */
+  readonly write: (text: string) => number;
+  readonly limits?: Partial<WatchLimits>;
+}
+
+export class WatchStream implements WatchSink {
+  private readonly watches = new Map<number, { watch: Watch; fragment: boolean }>();
+  private nextWatchId = 0;
+  private closed = false;
+  private progressTimer: NodeJS.Timeout | null = null;
+  private readonly limits: WatchLimits;
+
+  constructor(private readonly options: WatchStreamOptions) {
+    this.limits = { ...watchLimits, ...options.limits };
+  }
+
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
+  handle(request: WatchRequest): void {
+    if (this.closed) return;
+    if ('createRequest' in request) this.create(request.createRequest);
+    else if ('cancelRequest' in request) this.cancel(request.cancelRequest.watchId);
+    else this.progress();
+  }
+
+  /** The consumer went away: every watch of the stream ends. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.progressTimer !== null) clearTimeout(this.progressTimer);
+    for (const { watch } of this.watches.values()) this.options.hub.cancel(watch);
+    this.watches.clear();
+  }
+
+  deliver(watch: Watch, delivery: WatchDelivery): boolean {
+    if (this.closed) return false;
+    if (delivery.type === 'canceled') {
+      this.watches.delete(watch.watchId);
+      this.respond(delivery.revision, { watchId: watch.watchId, canceled: true, compactRevision: delivery.compactRevision, cancelReason: delivery.reason }, []);
+      return true;
+    }
+    const fragment = this.watches.get(watch.watchId)?.fragment === true;
+    const texts = delivery.events.map(eventText);
+    let queued = 0;
+    if (!fragment) {
+      queued = this.respond(delivery.revision, { watchId: watch.watchId }, texts);
+    } else {
+      for (const [piece, last] of fragments(texts, this.limits.maxWatchResponseBytes)) queued = this.respond(delivery.revision, { watchId: watch.watchId, fragment: !last }, piece);
+    }
+    return queued <= this.limits.maxStreamPendingBytes;
+  }
+
+  private create(request: WatchCreateRequest): void {
+    const hub = this.options.hub;
+    const asked = request.watchId ?? 0;
+    let watchId = asked;
+    try {
+      if (this.watches.size >= this.limits.maxWatchersPerStream) {
+        throw new ConclaveError('ErrTooManyWatchers', `maxWatchersPerStream (${this.limits.maxWatchersPerStream})`);
+      }
+      if (asked !== 0 && this.watches.has(asked)) throw new ConclaveError('ErrDuplicateWatchId', `watch ${asked}`);
+      if (asked === 0) {
+        while (this.watches.has(this.nextWatchId)) this.nextWatchId++;
+        watchId = this.nextWatchId++;
+      }
+      // The hub delivers nothing before create() returns, so the created response comes first.
+      const watch = hub.create(request, watchId, this);
+      this.watches.set(watchId, { watch, fragment: request.fragment === true });
+      this.respond(hub.revision, { watchId, created: true }, []);
+    } catch (error) {
+      // As etcd answers a create it refuses: created and canceled at once, with the reason.
+      const reason = error instanceof ConclaveError ? error.message : String(error);
+      this.respond(hub.revision, { watchId, created: true, canceled: true, cancelReason: reason }, []);
+    }
+  }
+
+  private cancel(watchId: number): void {
+    const entry = this.watches.get(watchId);
+    if (entry === undefined) return;
+    this.watches.delete(watchId);
+    this.options.hub.cancel(entry.watch);
+    this.respond(this.options.hub.revision, { watchId, canceled: true }, []);
+  }
+
+  /** Answered once every watch of the stream has caught up, with the revision all of them have seen. */
+  private progress(): void {
+    if (this.progressTimer !== null || this.closed) return;
+    const check = (): void => {
+      this.progressTimer = null;
+      if (this.closed) return;
+      if (!this.options.hub.allSynced(this)) {
+        this.progressTimer = setTimeout(check, PROGRESS_RETRY_MS);
+        return;
+      }
+      this.respond(this.options.hub.revision, { watchId: STREAM_PROGRESS_WATCH_ID }, []);
+    };
+    check();
+  }
+
+  private respond(revision: number, fields: WatchResponseFields, eventTexts: readonly string[]): number {
+    return this.options.write(encodeWatchResponseText(this.options.header(revision), fields, eventTexts));
+  }
+}
+
+/** Events split into pieces of at most maxBytes of event text (an event larger than that goes alone). */
+function* fragments(texts: readonly string[], maxBytes: number): Generator<[string[], boolean]> {
+  let piece: string[] = [];
+  let bytes = 0;
+  for (const text of texts) {
+    if (piece.length > 0 && bytes + text.length > maxBytes) {
+      yield [piece, false];
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(text);
+    bytes += text.length;
+  }
+  yield [piece, true];
+}
