@@ -84,17 +84,46 @@ export function encodeWatchEventText(event: WatchEvent): string {
   return JSON.stringify(writer.json);
 }
 
-/** A response line's text, `{"result":{...}}`, with the events given as their JSON texts. */
-export function encodeWatchResponseText(header: ResponseHeader, fields: WatchResponseFields, eventTexts: readonly string[]): string {
-  const result: JsonObject = { header: encodeHeader(header, ENCODING_RESPONSE) };
-  if (fields.watchId !== 0) result.watch_id = String(fields.watchId);
-  if (fields.created === true) result.created = true;
-  if (fields.canceled === true) result.canceled = true;
-  if (fields.compactRevision !== undefined && fields.compactRevision !== 0) result.compact_revision = String(fields.compactRevision);
-  if (fields.cancelReason !== undefined && fields.cancelReason !== '') result.cancel_reason = fields.cancelReason;
-  if (fields.fragment === true) result.fragment = true;
-  const head = JSON.stringify({ result }).slice(0, -2);
-  return eventTexts.length === 0 ? `${head}}}` : `${head},"events":[${eventTexts.join(',')}]}}`;
+/** One event's JSON bytes: made once, shared by every response line that carries the event. */
+export function encodeWatchEventBytes(event: WatchEvent): Buffer {
+  return Buffer.from(encodeWatchEventText(event));
+}
+
+/** The opening of every response line of one revision, `{"result":{"header":{...}`: made once per revision. */
+export function encodeResponseOpening(header: ResponseHeader): Buffer {
+  return Buffer.from(`{"result":{"header":${JSON.stringify(encodeHeader(header, ENCODING_RESPONSE))}`);
+}
+
+const EVENTS_OPEN = Buffer.from(',"events":[');
+const COMMA = Buffer.from(',');
+const LINE_CLOSE = Buffer.from('}}\n');
+const EVENTS_LINE_CLOSE = Buffer.from(']}}\n');
+
+/**
+ * One response line, `{"result":{...}}` and a newline, as pieces to be written in order: the revision's opening
+ * (encodeResponseOpening) and the events' bytes (encodeWatchEventBytes) are shared, only the fields between them
+ * are made for this line. A member writes one line per watcher per revision.
+ */
+export function watchResponsePieces(opening: Buffer, fields: WatchResponseFields, events: readonly Buffer[]): Buffer[] {
+  let middle = '';
+  if (fields.watchId !== 0) middle += `,"watch_id":"${fields.watchId}"`;
+  if (fields.created === true) middle += ',"created":true';
+  if (fields.canceled === true) middle += ',"canceled":true';
+  if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle += `,"compact_revision":"${fields.compactRevision}"`;
+  if (fields.cancelReason !== undefined && fields.cancelReason !== '') middle += `,"cancel_reason":${JSON.stringify(fields.cancelReason)}`;
+  if (fields.fragment === true) middle += ',"fragment":true';
+  const pieces = middle === '' ? [opening] : [opening, Buffer.from(middle)];
+  if (events.length === 0) {
+    pieces.push(LINE_CLOSE);
+    return pieces;
+  }
+  pieces.push(EVENTS_OPEN);
+  events.forEach((event, i) => {
+    if (i > 0) pieces.push(COMMA);
+    pieces.push(event);
+  });
+  pieces.push(EVENTS_LINE_CLOSE);
+  return pieces;
 }
 
 /** Reads one response line's parsed JSON (`{"result":...}`); an `{"error":...}` line is returned as such. */

@@ -15,16 +15,35 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
   res.writeHead(200, ['content-type', 'application/json']);
   // Lines go out as they are written, not held back for a fuller packet.
   res.socket?.setNoDelay(true);
+  // Lines written in one turn go out in one socket write (a revision reaches many watchers at once).
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let flushing: NodeJS.Immediate | null = null;
+  const flush = (): void => {
+    flushing = null;
+    const joined = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    if (!res.writableEnded && !res.destroyed) res.write(joined);
+  };
   const stream = new WatchStream({
     hub: member.watches,
     header: (revision) => member.header(revision),
-    write: (text) => {
-      if (!res.writableEnded) res.write(`${text}\n`);
-      return res.writableLength;
+    write: (pieces) => {
+      for (const piece of pieces) {
+        pending.push(piece);
+        pendingBytes += piece.length;
+      }
+      flushing ??= setImmediate(flush);
+      return pendingBytes + res.writableLength;
     },
   });
   const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
   const fail = (error: ConclaveError): void => {
+    if (flushing !== null) {
+      clearImmediate(flushing);
+      flush();
+    }
     if (!res.writableEnded) res.write(`${JSON.stringify({ error: encodeError(error) })}\n`);
   };
   req.setEncoding('utf8');
@@ -47,7 +66,10 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
       }
     }
   });
-  res.on('close', () => stream.close());
+  res.on('close', () => {
+    if (flushing !== null) clearImmediate(flushing);
+    stream.close();
+  });
 }
 
 /**

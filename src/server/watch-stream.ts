@@ -1,13 +1,13 @@
 // One watch stream (an HTTP `/v3/watch` call today, a WebSocket connection's watches later): the watch IDs it
 // hands out, its requests (create, cancel, progress) and its responses, as etcd's serverWatchStream. Responses
-// are text lines in the gateway's JSON; an event's text is made once for every stream that carries it (the hub
-// hands all of them the same event object). The output reports how much is queued toward the consumer: past
+// are lines in the gateway's JSON; an event's bytes are made once for every stream that carries it (the hub hands
+// all of them the same event object), and a revision's header once per stream. The output reports how much is queued toward the consumer: past
 // watchLimits.maxStreamPendingBytes the stream is too slow, and the hub cancels its watches with that reason.
 
 import { watchLimits, type WatchLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { encodeWatchEventText, encodeWatchResponseText, type WatchRequest, type WatchResponseFields } from '../protocol/json-watch.js';
+import { encodeResponseOpening, encodeWatchEventBytes, watchResponsePieces, type WatchRequest, type WatchResponseFields } from '../protocol/json-watch.js';
 import type { WatchCreateRequest, WatchEvent } from '../protocol/watch.js';
 import type { Watch, WatchDelivery, WatchHub, WatchSink } from './watch-hub.js';
 
@@ -15,19 +15,19 @@ import type { Watch, WatchDelivery, WatchHub, WatchSink } from './watch-hub.js';
 export const STREAM_PROGRESS_WATCH_ID = -1;
 const PROGRESS_RETRY_MS = 10;
 
-const EVENT_TEXTS = new WeakMap<WatchEvent, string>();
+const EVENT_BYTES = new WeakMap<WatchEvent, Buffer>();
 
-function eventText(event: WatchEvent): string {
-  let text = EVENT_TEXTS.get(event);
-  if (text === undefined) EVENT_TEXTS.set(event, (text = encodeWatchEventText(event)));
-  return text;
+function eventBytes(event: WatchEvent): Buffer {
+  let bytes = EVENT_BYTES.get(event);
+  if (bytes === undefined) EVENT_BYTES.set(event, (bytes = encodeWatchEventBytes(event)));
+  return bytes;
 }
 
 export interface WatchStreamOptions {
   readonly hub: WatchHub;
   readonly header: (revision: number) => ResponseHeader;
-  /** Writes one response line; returns the bytes now queued toward the consumer. */
-  readonly write: (text: string) => number;
+  /** Writes one response line (its pieces, in order, newline included); returns the bytes now queued toward the consumer. */
+  readonly write: (pieces: readonly Buffer[]) => number;
   readonly limits?: Partial<WatchLimits>;
 }
 
@@ -36,6 +36,8 @@ export class WatchStream implements WatchSink {
   private nextWatchId = 0;
   private closed = false;
   private progressTimer: NodeJS.Timeout | null = null;
+  private openingRevision = -1;
+  private opening: Buffer = Buffer.alloc(0);
   private readonly limits: WatchLimits;
 
   constructor(private readonly options: WatchStreamOptions) {
@@ -70,7 +72,7 @@ export class WatchStream implements WatchSink {
       return true;
     }
     const fragment = this.watches.get(watch.watchId)?.fragment === true;
-    const texts = delivery.events.map(eventText);
+    const texts = delivery.events.map(eventBytes);
     let queued = 0;
     if (!fragment) {
       queued = this.respond(delivery.revision, { watchId: watch.watchId }, texts);
@@ -127,14 +129,19 @@ export class WatchStream implements WatchSink {
     check();
   }
 
-  private respond(revision: number, fields: WatchResponseFields, eventTexts: readonly string[]): number {
-    return this.options.write(encodeWatchResponseText(this.options.header(revision), fields, eventTexts));
+  private respond(revision: number, fields: WatchResponseFields, events: readonly Buffer[]): number {
+    // Every watcher of a revision gets the same header: its bytes are made once.
+    if (revision !== this.openingRevision) {
+      this.openingRevision = revision;
+      this.opening = encodeResponseOpening(this.options.header(revision));
+    }
+    return this.options.write(watchResponsePieces(this.opening, fields, events));
   }
 }
 
-/** Events split into pieces of at most maxBytes of event text (an event larger than that goes alone). */
-function* fragments(texts: readonly string[], maxBytes: number): Generator<[string[], boolean]> {
-  let piece: string[] = [];
+/** Events split into pieces of at most maxBytes of event JSON (an event larger than that goes alone). */
+function* fragments(texts: readonly Buffer[], maxBytes: number): Generator<[Buffer[], boolean]> {
+  let piece: Buffer[] = [];
   let bytes = 0;
   for (const text of texts) {
     if (piece.length > 0 && bytes + text.length > maxBytes) {
