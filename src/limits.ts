@@ -152,4 +152,6 @@ export const clientLimits = {
   maxResponseBytes: 64 * 1024 * 1024,
   /** Connections one client holds open to one endpoint at once (requests beyond it queue in the client until one is free). */
   maxSocketsPerEndpoint: 64,
+  /** Times in a row a watch may fail to reopen its stream (backing off up to 2 s between tries) before it ends with ErrUnreachable. */
+  maxWatchReconnects: 60,
 } as const;

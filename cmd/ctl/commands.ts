@@ -9,6 +9,7 @@ import { endpointCommands } from './endpoint.js';
 import { kvCommands } from './kv.js';
 import { memberCommands } from './member.js';
 import { txnCommand } from './txn.js';
+import { watchCommand } from './watch.js';
 
 interface CtlGroup {
   readonly name: string;
@@ -16,7 +17,7 @@ interface CtlGroup {
   readonly commands: readonly CtlCommand[];
 }
 
-const TOP_LEVEL: readonly CtlCommand[] = [...kvCommands, txnCommand];
+const TOP_LEVEL: readonly CtlCommand[] = [...kvCommands, txnCommand, watchCommand];
 const GROUPS: readonly CtlGroup[] = [
   { name: 'member', describe: 'Membership related commands', commands: memberCommands },
   { name: 'endpoint', describe: 'Endpoint related commands', commands: endpointCommands },

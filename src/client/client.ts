@@ -12,6 +12,7 @@ import type { RangeRequest, RequestOp, ResponseHeader, TxnRequest } from '../pro
 import { clientLimits } from '../limits.js';
 import { Agents, attempt, type Attempt } from './http.js';
 import { keyRange, toBytes, type Bytes, type RangeShape } from './keys.js';
+import { watchStream, type WatchBatch, type WatchOptions } from './watch.js';
 
 export interface ClientOptions {
   /** Client URLs of members (http or https, no path); requests start at the one that last worked. */
@@ -192,6 +193,14 @@ export class Client {
       if (body.status === 503) throw decodeError(body.status, body.value);
       throw error;
     }
+  }
+
+  /**
+   * Watches a key, a range or a prefix: an async iterator of each revision's events, resuming on another endpoint
+   * from the next revision when a stream breaks (see watch.ts). Break out of the loop, or abort `signal`, to end it.
+   */
+  watch(key: Bytes, options: WatchOptions = {}): AsyncGenerator<WatchBatch> {
+    return watchStream({ endpoints: () => this.#rotation(), dialTimeoutMs: this.#dialTimeoutMs }, key, options);
   }
 
   close(): void {

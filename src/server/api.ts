@@ -93,6 +93,7 @@ export function debugVarsOf(member: Member): Record<string, unknown> {
     raft: { term: node.term, leader: node.leaderId, isLeader: node.isLeader, commit: node.commitIndex, lastIndex: node.lastIndex, applied: member.appliedIndex },
     storage: member.storageStats(),
     kv: { revision: member.kv.revision, compactRevision: member.kv.compactRevision },
+    watches: member.watches.watcherCount,
     memory: process.memoryUsage(),
   };
 }

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type ConclaveNode } from '../../src/index.js';
 import { JsonSplitter } from '../../src/server/http-watch.js';
+import { spawn } from 'node:child_process';
+import { ctlBin } from '../support/ctl.js';
 import { freePort } from '../support/process-cluster.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -167,6 +169,33 @@ describe('POST /v3/watch', () => {
     const lines = await watch.until(2);
     expect(lines[1].result).toMatchObject({ watch_id: '-1', header: { revision: String(put.header.revision) } });
     expect(lines[1].result.events).toBeUndefined();
+  });
+});
+
+describe('conclavectl watch', () => {
+  it('prints each event in etcdctl’s simple format, previous key and value first with --prev-kv', async () => {
+    const { node, url } = await member();
+    const child = spawn(process.execPath, [ctlBin(), '--endpoints', url, 'watch', 'a', '--prev-kv'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // The watch starts from the revision after the one it finds: wait until it is open.
+    const opened = Date.now();
+    while (node.clientAddresses.length > 0 && Date.now() - opened < 5000) {
+      await node.put('probe', 'x');
+      const reply = await fetch(new URL('/debug/vars', url)).then((r) => r.json() as Promise<{ watches?: number }>);
+      if ((reply.watches ?? 0) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await node.put('a', '1');
+    await node.put('a', '2');
+    await node.delete('a');
+    const deadline = Date.now() + 5000;
+    const expected = 'PUT\na\n1\nPUT\na\n1\na\n2\nDELETE\na\n2\na\n\n';
+    while (out.length < expected.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(out).toBe(expected);
+    child.kill('SIGINT');
+    expect(await new Promise((resolve) => child.once('exit', (code) => resolve(code)))).toBe(0);
   });
 });
 
