@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type ConclaveNode } from '../../src/index.js';
 import { JsonSplitter } from '../../src/server/http-watch.js';
 import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
 import { ctlBin } from '../support/ctl.js';
 import { freePort } from '../support/process-cluster.js';
 
@@ -169,6 +170,51 @@ describe('POST /v3/watch', () => {
     const lines = await watch.until(2);
     expect(lines[1].result).toMatchObject({ watch_id: '-1', header: { revision: String(put.header.revision) } });
     expect(lines[1].result.events).toBeUndefined();
+  });
+});
+
+describe('WebSocket /v3/watch (etcd’s websocket proxy frames)', () => {
+  it('takes WatchRequest text frames and sends one {"result":...} frame per response; a bad frame gets an error frame', async () => {
+    const { node, url } = await member();
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v3/watch`);
+    const frames: any[] = [];
+    ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    cleanups.push(() => ws.terminate());
+    const until = async (n: number) => {
+      const deadline = Date.now() + 5000;
+      while (frames.length < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return frames;
+    };
+    ws.send('{"create_request": {"key": "not base64!"}}');
+    ws.send(Buffer.from('{}'), { binary: true });
+    ws.send(JSON.stringify({ create_request: { key: b64('ws'), prev_kv: true } }));
+    await until(3);
+    expect(frames[0].error).toMatchObject({ error: 'invalid request field' });
+    expect(frames[1].error).toMatchObject({ error: 'request body is not valid JSON' });
+    expect(frames[2].result.created).toBe(true);
+    const put = await node.put('ws', '1');
+    await node.put('ws', '2');
+    await until(5);
+    expect(frames[3].result.events).toEqual([
+      { kv: { key: b64('ws'), create_revision: String(put.header.revision), mod_revision: String(put.header.revision), version: '1', value: b64('1') } },
+    ]);
+    expect(frames[4].result.events[0].prev_kv.value).toBe(b64('1'));
+    ws.send(JSON.stringify({ cancel_request: { watch_id: '0' } }));
+    await until(6);
+    expect(frames[5].result).toMatchObject({ canceled: true });
+    expect(node.clientAddresses.length).toBe(1);
+  });
+
+  it('answers an upgrade of another path with 404', async () => {
+    const { url } = await member();
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v3/kv/range`);
+    const status = await new Promise((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode)).once('error', () => resolve('error')));
+    expect(status).toBe(404);
+    ws.terminate();
   });
 });
 

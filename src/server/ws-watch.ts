@@ -1,0 +1,65 @@
+// A WebSocket to `/v3/watch`, as etcd's gateway serves it through its websocket proxy: each text frame in is one
+// WatchRequest's JSON, each frame out one `{"result":WatchResponse}` (or `{"error":...}` for a request that
+// cannot be read: the connection stays usable). Frames over serverLimits.maxRequestBytes close the connection
+// (1009), binary frames get an error frame. What is queued toward the client (the socket's bufferedAmount) is
+// the stream's back-pressure: past watchLimits.maxStreamPendingBytes its watches are cancelled as too slow.
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { serverLimits } from '../limits.js';
+import { ConclaveError } from '../protocol/errors.js';
+import { encodeError, parseJsonBody } from '../protocol/json.js';
+import { decodeWatchRequest } from '../protocol/json-watch.js';
+import type { Member } from './member.js';
+import { WatchStream } from './watch-stream.js';
+
+export class WatchSockets {
+  private readonly wss = new WebSocketServer({ noServer: true, clientTracking: true, perMessageDeflate: false, maxPayload: serverLimits.maxRequestBytes });
+
+  constructor(private readonly member: Member) {}
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private serve(ws: WebSocket): void {
+    const member = this.member;
+    const stream = new WatchStream({
+      hub: member.watches,
+      header: (revision) => member.header(revision),
+      write: (pieces) => {
+        // The pieces end with the line's newline, which a frame does not carry.
+        const frame = Buffer.concat(pieces);
+        if (ws.readyState === ws.OPEN) ws.send(frame.subarray(0, frame.length - 1), { binary: false });
+        return ws.bufferedAmount;
+      },
+    });
+    const fail = (error: ConclaveError) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ error: encodeError(error) }), { binary: false });
+    };
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        fail(new ConclaveError('ErrInvalidJson', 'a binary frame: send each WatchRequest as a text frame of JSON'));
+        return;
+      }
+      try {
+        stream.handle(decodeWatchRequest(parseJsonBody(rawText(data))));
+      } catch (error) {
+        fail(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message));
+      }
+    });
+    ws.on('close', () => stream.close());
+    ws.on('error', () => stream.close());
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
