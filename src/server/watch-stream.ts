@@ -13,6 +13,8 @@ import type { Watch, WatchDelivery, WatchHub, WatchSink } from './watch-hub.js';
 
 /** The watch ID of a progress response that answers a progress request (for the whole stream). */
 export const STREAM_PROGRESS_WATCH_ID = -1;
+/** The watch ID of the answer to a create that was refused (etcd's mvcc gives -1 with its error). */
+export const REFUSED_WATCH_ID = -1;
 const PROGRESS_RETRY_MS = 10;
 
 const EVENT_BYTES = new WeakMap<WatchEvent, Buffer>();
@@ -85,12 +87,12 @@ export class WatchStream implements WatchSink {
   private create(request: WatchCreateRequest): void {
     const hub = this.options.hub;
     const asked = request.watchId ?? 0;
-    let watchId = asked;
     try {
       if (this.watches.size >= this.limits.maxWatchersPerStream) {
         throw new ConclaveError('ErrTooManyWatchers', `maxWatchersPerStream (${this.limits.maxWatchersPerStream})`);
       }
       if (asked !== 0 && this.watches.has(asked)) throw new ConclaveError('ErrDuplicateWatchId', `watch ${asked}`);
+      let watchId = asked;
       if (asked === 0) {
         while (this.watches.has(this.nextWatchId)) this.nextWatchId++;
         watchId = this.nextWatchId++;
@@ -100,9 +102,9 @@ export class WatchStream implements WatchSink {
       this.watches.set(watchId, { watch, fragment: request.fragment === true });
       this.respond(hub.revision, { watchId, created: true }, []);
     } catch (error) {
-      // As etcd answers a create it refuses: created and canceled at once, with the reason.
+      // As etcd answers a create it refuses: created and canceled at once, watch ID -1, with the reason.
       const reason = error instanceof ConclaveError ? error.message : String(error);
-      this.respond(hub.revision, { watchId, created: true, canceled: true, cancelReason: reason }, []);
+      this.respond(hub.revision, { watchId: REFUSED_WATCH_ID, created: true, canceled: true, cancelReason: reason }, []);
     }
   }
 

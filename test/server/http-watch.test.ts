@@ -156,7 +156,7 @@ describe('POST /v3/watch', () => {
     watch.send(JSON.stringify({ create_request: { key: b64('a'), watch_id: '3' } }));
     watch.send(JSON.stringify({ create_request: { key: b64('a'), start_revision: '2' } }));
     const lines = await watch.until(4);
-    expect(lines[1].result).toMatchObject({ watch_id: '3', created: true, canceled: true, cancel_reason: expect.stringContaining('duplicate watch ID') });
+    expect(lines[1].result).toMatchObject({ watch_id: '-1', created: true, canceled: true, cancel_reason: expect.stringContaining('duplicate watch ID') });
     const compacted = lines.find((l) => l.result.canceled && l.result.compact_revision !== undefined);
     expect(compacted.result.compact_revision).toBe(String(second.header.revision));
   });
