@@ -2,6 +2,7 @@
 // over the real peer transport, and ends with the same state as the others.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '../../src/client/index.js';
 import { eventually, get, put, waitForLeader } from '../support/http-json.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
@@ -44,6 +45,16 @@ describe('catching up by snapshot', () => {
     expect(leaderVars.storage.compactions).toBeGreaterThan(0);
 
     cluster.spawn(lagging, 'new');
+    // A watch on the lagging member from the first revision, opened as soon as it listens (most likely before the
+    // snapshot replaces its state): it must deliver every put once, in order, across the install.
+    const watcher = new Client({ endpoints: [lagging.clientUrl], dialTimeoutMs: 500 });
+    const watched: string[] = [];
+    const stopWatch = new AbortController();
+    const watching = (async () => {
+      for await (const batch of watcher.watch('bulk/', { prefix: true, startRevision: 2, signal: stopWatch.signal })) {
+        for (const event of batch.events) watched.push(Buffer.from(event.kv.key).toString());
+      }
+    })();
     await eventually('the lagging member installed a snapshot', async () => ((await varsOf(lagging.clientUrl)).storage.snapshotsInstalled > 0 ? true : null), 30_000, () => cluster.logs());
     const last = await eventually('the lagging member caught up', async () => {
       const read = await get(lagging.clientUrl, `bulk/${String(total - 1).padStart(5, '0')}`, { serializable: true });
@@ -56,5 +67,12 @@ describe('catching up by snapshot', () => {
       return all.every((d) => d.revision === all[0]?.revision) ? all : null;
     }, 15_000);
     expect(new Set(digests.map((d) => d.hash)).size).toBe(1);
+    await eventually('the watch on the lagging member delivered every put', async () => (watched.length >= total ? true : null), 15_000);
+    stopWatch.abort();
+    await watching;
+    watcher.close();
+    // The puts went in concurrently, so their revision order is not their key order: each key once is the check.
+    expect(watched).toHaveLength(total);
+    expect(new Set(watched).size).toBe(total);
   }, 90_000);
 });
