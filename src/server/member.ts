@@ -129,6 +129,7 @@ export class Member {
       flush: () => this.transport.flush(),
       onApplied: (entry, applied) => this.onApplied(entry, applied as Applied | null),
       onReadState: (readState) => this.reads.onReadState(readState),
+      whileReplacingState: (install) => this.kv.whileReplacing(install),
       onSnapshotInstalled: () => {
         this.kv.load(this.storage.backend);
         this.watches.resync();

@@ -38,6 +38,8 @@ export interface RaftLoopOptions {
   readonly onSoftState?: (softState: SoftState) => void;
   /** A snapshot from the leader replaced the state machine's backend: caches over it must be reloaded. */
   readonly onSnapshotInstalled?: (snapshot: SnapshotMeta) => void;
+  /** Runs the install of a snapshot (and onSnapshotInstalled) with the state machine's reads held off. */
+  readonly whileReplacingState?: (install: () => Promise<void>) => Promise<void>;
   /** The loop stopped on an error: the member must stop (a crashed member is safe, a wrong one is not). */
   readonly onFatal: (error: Error) => void;
   /** Entries kept before the snapshot index when compacting (default storageLimits.snapshotCatchUpEntries). */
@@ -170,9 +172,13 @@ export class RaftLoop {
     }
     this.sendAll(ready.messages);
     if (ready.snapshot !== null || ready.snapshotChunks.length > 0) {
-      // An install replaces the state machine: nothing is applied until it is done.
-      await storage.persist(ready);
-      if (ready.snapshot !== null) this.options.onSnapshotInstalled?.(ready.snapshot);
+      // An install replaces the state machine: nothing is applied until it is done, and nothing read meanwhile.
+      const install = async (): Promise<void> => {
+        await storage.persist(ready);
+        if (ready.snapshot !== null) this.options.onSnapshotInstalled?.(ready.snapshot);
+      };
+      const gate = ready.snapshot !== null ? this.options.whileReplacingState : undefined;
+      await (gate === undefined ? install() : gate(install));
       this.sendAll(ready.persistedMessages);
       await this.applyCommitted(ready.committedEntries);
     } else {

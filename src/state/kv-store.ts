@@ -43,6 +43,8 @@ export class KvStore {
   private readonly leaseExists: (lease: number) => boolean;
   private readonly limits: KvLimits;
   private applying = false;
+  /** Held while the backend is replaced (a snapshot install): reads wait, as they do for an apply. */
+  private replacing = false;
   private gateWaiters: (() => void)[] = [];
   private readsInFlight = 0;
   private drainWaiters: (() => void)[] = [];
@@ -72,6 +74,7 @@ export class KvStore {
 
   async apply(command: KvCommand, writer: StateWriter): Promise<KvResult> {
     if (this.applying) throw new Error('KvStore.apply() while another apply is in progress: commands apply one at a time, in log order');
+    if (this.replacing) throw new Error('KvStore.apply() while the backend is being replaced');
     const invalid = validateKvCommand(command, this.limits);
     if (invalid !== null) return this.refuse(invalid);
     this.applying = true;
@@ -100,7 +103,7 @@ export class KvStore {
     if (invalid !== null) throw invalid;
     // Checked again after every wait, and nothing awaited between passing it and readRange's backend call: an
     // apply that started in between would otherwise be seen half done.
-    while (this.applying) await this.gateOpened();
+    while (this.gateClosed) await this.gateOpened();
     this.readsInFlight++;
     try {
       const revision = this.current;
@@ -118,7 +121,7 @@ export class KvStore {
    * events of those revisions are no longer complete) and ErrFutureRev beyond the current revision.
    */
   async replayEvents(reader: StateReader, from: number, through: number, sink: (events: RevisionEvents) => boolean): Promise<void> {
-    while (this.applying) await this.gateOpened();
+    while (this.gateClosed) await this.gateOpened();
     this.readsInFlight++;
     try {
       if (from <= this.compacted) throw new ConclaveError('ErrCompacted', `watch from revision ${from}, compacted through ${this.compacted}`);
@@ -131,7 +134,7 @@ export class KvStore {
 
   /** A digest of the MVCC state at the current revision, equal on members that applied the same commands. */
   async hash(reader: StateReader): Promise<{ hash: number; revision: number; compactRevision: number }> {
-    while (this.applying) await this.gateOpened();
+    while (this.gateClosed) await this.gateOpened();
     this.readsInFlight++;
     try {
       const revision = this.current;
@@ -195,7 +198,28 @@ export class KvStore {
     return { revision: this.current, ok: false, error };
   }
 
+  /**
+   * Runs `replace` (the install of a snapshot, which swaps the backend under the store) once the reads in flight
+   * are done, holding new reads at the gate until it returns; they then read the new state. Without it, a read
+   * that pages through history could take its first pages from the old state and the rest from the new one.
+   */
+  async whileReplacing<T>(replace: () => Promise<T>): Promise<T> {
+    if (this.applying || this.replacing) throw new Error('KvStore.whileReplacing() during an apply or another replacement');
+    this.replacing = true;
+    try {
+      await this.drained();
+      return await replace();
+    } finally {
+      this.replacing = false;
+      for (const wake of this.gateWaiters.splice(0)) wake();
+    }
+  }
+
   // ---- the gate ----
+
+  private get gateClosed(): boolean {
+    return this.applying || this.replacing;
+  }
 
   private gateOpened(): Promise<void> {
     return new Promise<void>((resolve) => this.gateWaiters.push(resolve));

@@ -142,4 +142,54 @@ describe('the gate between applies and reads', () => {
     expect(await hash).toEqual(at6);
     expect((await kv.store.hash(backend)).hash).not.toBe(at6.hash);
   });
+
+  it('lets a replacement of the backend wait for the reads in flight, and hold back the reads that come after', async () => {
+    const backend = new MemoryBackend();
+    const kv = new Harness(backend);
+    await kv.put('a/1', 'old');
+    await kv.put('a/2', 'old');
+    const held = latch(backend);
+    const order: string[] = [];
+    const before = kv.pairs('a/', { rangeEnd: 'a0' }).then((pairs) => order.push(`read before: ${pairs.join(' ')}`));
+    await settle();
+    const replacement = kv.store.whileReplacing(async () => {
+      order.push('replace');
+      // What an install does: the backend's contents change under the store.
+      backend.delete(bytes('ka/2'));
+    });
+    const after = kv.pairs('a/', { rangeEnd: 'a0' }).then((pairs) => order.push(`read after: ${pairs.join(' ')}`));
+    await settle();
+    // The first read holds the backend: the replacement has not started, and the second read waits at the gate.
+    expect(order).toEqual([]);
+    expect(held.waiting).toBe(1);
+    held.open();
+    await Promise.all([before, replacement, after]);
+    expect(order).toContain('read before: a/1=old a/2=old');
+    expect(order.indexOf('replace')).toBeLessThan(order.indexOf('read after: a/1=old'));
+    expect(order).toHaveLength(3);
+  });
+
+  it('holds reads during a replacement and lets them read the new state', async () => {
+    const backend = new MemoryBackend();
+    const kv = new Harness(backend);
+    await kv.put('b', 'old');
+    const order: string[] = [];
+    let finish!: () => void;
+    const replacement = kv.store.whileReplacing(
+      () =>
+        new Promise<void>((resolve) => {
+          finish = resolve;
+        }),
+    );
+    await settle();
+    const read = kv.pairs('b').then((pairs) => order.push(pairs.join(' ')));
+    await settle();
+    expect(order).toEqual([]);
+    await kv.put('c', 'x').catch(() => order.push('apply refused'));
+    expect(order).toEqual(['apply refused']);
+    finish();
+    await replacement;
+    await read;
+    expect(order).toEqual(['apply refused', 'b=old']);
+  });
 });
