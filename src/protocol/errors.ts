@@ -72,6 +72,7 @@ export const ERRORS = {
   ErrLeaseNotFound: { grpc: GRPC.notFound, message: 'etcdserver: requested lease not found' },
   ErrDuplicateWatchId: { grpc: GRPC.invalidArgument, message: 'mvcc: duplicate watch ID provided on the WatchStream' },
   ErrTooManyWatchers: { grpc: GRPC.resourceExhausted, message: 'too many watchers' },
+  ErrWatchCanceled: { grpc: GRPC.cancelled, message: 'watch canceled' },
   // Membership.
   ErrMemberExist: { grpc: GRPC.failedPrecondition, message: 'etcdserver: member ID already exist' },
   ErrPeerURLExist: { grpc: GRPC.failedPrecondition, message: 'etcdserver: Peer URLs already exists' },

@@ -5,7 +5,9 @@ import type { Method, Requests, Responses } from '../protocol/api.js';
 import type { MemberListResponse, StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { DeleteRangeResponse, KeyValue, PutResponse, RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse } from '../protocol/kv.js';
+import type { WatchCreateRequest } from '../protocol/watch.js';
 import { handlers } from './api.js';
+import { localWatch, type LocalWatchBatch } from './local-watch.js';
 import { formatConfigErrors, resolveServerConfig, type LogLevel, type RawFlags } from './config.js';
 import { createLogger, silentLogger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
@@ -46,6 +48,11 @@ export interface ConclaveNode {
   compact(revision: number): Promise<void>;
   status(): Promise<StatusResponse>;
   members(): Promise<MemberListResponse>;
+  /**
+   * Watches a key or, with rangeEnd, a range, from startRevision (default: the next revision): each revision's
+   * events as the member applies them. Break out of the loop, or abort `signal`, to end it.
+   */
+  watch(key: Bytes, options?: Omit<WatchCreateRequest, 'key' | 'rangeEnd' | 'watchId' | 'fragment'> & { rangeEnd?: Bytes; signal?: AbortSignal }): AsyncGenerator<LocalWatchBatch>;
   /** Resolves when the member stopped (close(), an unrecoverable error, or removal from the cluster). */
   readonly stopped: Promise<{ readonly error: Error | null; readonly removed: boolean }>;
   close(): Promise<void>;
@@ -116,6 +123,10 @@ function handleOf(server: RunningServer): ConclaveNode {
     },
     async members() {
       return (await call('memberList', {})).response;
+    },
+    watch(key, options = {}) {
+      const { rangeEnd, signal, ...rest } = options;
+      return localWatch(member, { ...rest, key: bytes(key), ...(rangeEnd === undefined ? {} : { rangeEnd: bytes(rangeEnd) }) }, signal);
     },
     stopped: server.stopped,
     close: () => server.close(),

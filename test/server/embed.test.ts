@@ -115,4 +115,41 @@ describe('startNode', () => {
   it('refuses invalid options with the flag they map to', async () => {
     await expect(startNode({ dataDir: join(tempDir(), 'd'), heartbeatIntervalMs: 500, electionTimeoutMs: 100 })).rejects.toThrow(/--election-timeout/);
   });
+
+  it('watches in-process: past revisions first, then each change as it is applied, until the loop breaks', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    const first = await node.put('w/a', '1');
+    await node.put('w/b', '2');
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const { header, events } of node.watch('w/', { rangeEnd: 'w0', startRevision: first.header.revision, prevKv: true })) {
+        for (const e of events) seen.push(`${e.type} ${text(e.kv.key)}=${text(e.kv.value)}@${e.kv.modRevision}${e.prevKv ? ` prev=${text(e.prevKv.value)}` : ''} h${header.revision}`);
+        if (seen.length === 4) break;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const third = await node.put('w/a', '3');
+    await node.delete('w/b');
+    await watching;
+    const r = first.header.revision;
+    // Replayed events come in one batch whose header is the revision when they were replayed, as etcd's are.
+    expect(seen).toEqual([`PUT w/a=1@${r} h${r + 1}`, `PUT w/b=2@${r + 1} h${r + 1}`, `PUT w/a=3@${r + 2} prev=1 h${r + 2}`, `DELETE w/b=@${r + 3} prev=2 h${r + 3}`]);
+    expect(third.header.revision).toBe(r + 2);
+  });
+
+  it('ends an in-process watch from a compacted revision with ErrCompacted, and one whose signal is aborted', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    await node.put('c', '1');
+    const second = await node.put('c', '2');
+    await node.compact(second.header.revision);
+    const compacted = (async () => {
+      for await (const _ of node.watch('c', { startRevision: 1 })) void _;
+    })();
+    await expect(compacted).rejects.toMatchObject({ code: 'ErrCompacted' });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 50);
+    const batches: unknown[] = [];
+    for await (const batch of node.watch('c', { signal: stop.signal })) batches.push(batch);
+    expect(batches).toEqual([]);
+  });
 });
