@@ -136,7 +136,7 @@ export const watchLimits = {
   maxReplayEventsPerResponse: 1000,
   /** Largest response a fragmenting watcher gets; a revision with more events is split into fragments. */
   maxWatchResponseBytes: 1536 * 1024,
-  /** Interval of progress notifications to watchers that asked for them (etcd's default is 10 minutes). */
+  /** Default interval of progress notifications to watchers that asked for them (etcd's: 10 minutes; --experimental-watch-progress-notify-interval). */
   progressNotifyIntervalMs: 10 * 60 * 1000,
 } as const;
 

@@ -5,6 +5,7 @@
 // environment variable CONCLAVE_<FLAG_IN_UPPER_SNAKE_CASE>; a flag on the command line wins over the
 // environment, which wins over the default. Every problem reported names the flag it is about.
 
+import { watchLimits } from '../limits.js';
 import { parseUrlList, type UrlListOptions } from '../util/urls.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -39,6 +40,8 @@ export interface ServerConfig {
   /** Applied entries between two snapshots of the state machine. */
   readonly snapshotCount: number;
   readonly logLevel: LogLevel;
+  /** Interval of the progress notifications a watch that asks for them gets while nothing happens to it. */
+  readonly watchProgressNotifyIntervalMs: number;
 }
 
 export const SERVER_FLAGS = [
@@ -55,6 +58,7 @@ export const SERVER_FLAGS = [
   'election-timeout',
   'snapshot-count',
   'log-level',
+  'experimental-watch-progress-notify-interval',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -62,7 +66,7 @@ export interface FlagSpec {
   readonly flag: ServerFlag;
   /** The environment variable that may set the flag. */
   readonly env: string;
-  readonly group: 'Member' | 'Clustering' | 'Raft' | 'Logging';
+  readonly group: 'Member' | 'Clustering' | 'Raft' | 'Logging' | 'Watch';
   readonly description: string;
   /** The default as shown by --help (some defaults derive from other flags). */
   readonly defaultDescription: string;
@@ -92,6 +96,7 @@ const DEFAULTS = {
   electionTimeoutMs: 1000,
   snapshotCount: 100_000,
   logLevel: 'info',
+  watchProgressNotifyInterval: `${watchLimits.progressNotifyIntervalMs / 60_000}m`,
 } as const;
 
 const spec = (
@@ -148,6 +153,12 @@ export const serverFlagSpecs: readonly FlagSpec[] = [
   ),
   spec('snapshot-count', 'Raft', 'Applied entries between two snapshots of the state machine', String(DEFAULTS.snapshotCount)),
   spec('log-level', 'Logging', 'Least severe level logged: debug, info, warn or error', `"${DEFAULTS.logLevel}"`, LOG_LEVELS),
+  spec(
+    'experimental-watch-progress-notify-interval',
+    'Watch',
+    'Interval of progress notifications to watches that ask for them, as a duration ("10m", "30s", "500ms")',
+    `"${DEFAULTS.watchProgressNotifyInterval}"`,
+  ),
 ];
 
 /** Flags as parsed from argv: absent, a string, or (given several times) several strings. */
@@ -290,6 +301,14 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
   );
   const snapshotCount = positiveInteger('snapshot-count', orDefault('snapshot-count', String(DEFAULTS.snapshotCount)), 'entries');
   const logLevel = choice('log-level', orDefault('log-level', DEFAULTS.logLevel), LOG_LEVELS);
+  const progressValue = orDefault('experimental-watch-progress-notify-interval', DEFAULTS.watchProgressNotifyInterval);
+  const parsedProgressMs = progressValue === undefined ? undefined : parseDurationMs(progressValue.text);
+  const watchProgressNotifyIntervalMs =
+    parsedProgressMs === undefined || parsedProgressMs < 1
+      ? progressValue === undefined
+        ? undefined
+        : problem('experimental-watch-progress-notify-interval', progressValue, `"${progressValue.text}" is not a duration of at least 1ms (such as "10m", "30s", "500ms")`)
+      : parsedProgressMs;
 
   // Across fields, once each side is valid on its own.
   if (heartbeatValue && heartbeatIntervalMs !== undefined && electionTimeoutMs !== undefined && heartbeatIntervalMs >= electionTimeoutMs) {
@@ -332,7 +351,8 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
     heartbeatIntervalMs === undefined ||
     electionTimeoutMs === undefined ||
     snapshotCount === undefined ||
-    logLevel === undefined
+    logLevel === undefined ||
+    watchProgressNotifyIntervalMs === undefined
   ) {
     return { ok: false, errors, warnings };
   }
@@ -353,6 +373,7 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
       electionTimeoutMs,
       snapshotCount,
       logLevel,
+      watchProgressNotifyIntervalMs,
     },
   };
 
@@ -381,6 +402,17 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
     }
     return [...members].map(([member, peerUrls]) => ({ name: member, peerUrls }));
   }
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration ("1h30m", "10s", "500ms") in milliseconds, as etcd's duration flags take; undefined if it is not one. */
+export function parseDurationMs(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of trimmed.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(amount) * (DURATION_UNITS_MS[unit as string] as number);
+  return Number.isFinite(total) ? Math.round(total) : undefined;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

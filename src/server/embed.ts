@@ -27,6 +27,8 @@ export interface NodeOptions {
   readonly heartbeatIntervalMs?: number;
   readonly electionTimeoutMs?: number;
   readonly snapshotCount?: number;
+  /** Interval of progress notifications to watches that ask for them (default 10 minutes). */
+  readonly watchProgressNotifyIntervalMs?: number;
   /** Logs go to stderr as JSON lines at this level; none by default. */
   readonly logLevel?: LogLevel;
 }
@@ -75,6 +77,7 @@ export async function startNode(options: NodeOptions = {}): Promise<ConclaveNode
   set('heartbeat-interval', options.heartbeatIntervalMs);
   set('election-timeout', options.electionTimeoutMs);
   set('snapshot-count', options.snapshotCount);
+  set('experimental-watch-progress-notify-interval', options.watchProgressNotifyIntervalMs === undefined ? undefined : `${options.watchProgressNotifyIntervalMs}ms`);
   set('log-level', options.logLevel);
   if (flags['listen-client-urls'] === '') delete flags['listen-client-urls'];
   const resolved = resolveServerConfig(flags as RawFlags, {});

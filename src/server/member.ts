@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serverLimits, watchLimits } from '../limits.js';
+import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
 import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
@@ -144,7 +144,7 @@ export class Member {
     });
     this.wasMember = this.isInConfig(this.storage.backend.config);
     this.ticker = setInterval(() => this.tick(), config.heartbeatIntervalMs);
-    this.progressTicker = setInterval(() => this.watches.progressTick(), watchLimits.progressNotifyIntervalMs);
+    this.progressTicker = setInterval(() => this.watches.progressTick(), config.watchProgressNotifyIntervalMs);
     this.progressTicker.unref();
   }
 

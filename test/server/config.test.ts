@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   envVarFor,
+  parseDurationMs,
   resolveServerConfig,
   SERVER_FLAGS,
   serverFlagSpecs,
@@ -39,6 +40,7 @@ describe('server flags table', () => {
       'election-timeout',
       'snapshot-count',
       'log-level',
+      'experimental-watch-progress-notify-interval',
     ]);
     for (const spec of serverFlagSpecs) expect(spec.env).toBe(envVarFor(spec.flag));
     expect(envVarFor('initial-advertise-peer-urls')).toBe('CONCLAVE_INITIAL_ADVERTISE_PEER_URLS');
@@ -63,6 +65,7 @@ describe('resolveServerConfig', () => {
       electionTimeoutMs: 1000,
       snapshotCount: 100_000,
       logLevel: 'info',
+      watchProgressNotifyIntervalMs: 600_000,
     });
   });
 
@@ -144,6 +147,20 @@ describe('resolveServerConfig', () => {
     const errors = errorsOf(resolve({ [flag]: value }));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBe(`--${flag}: "${value}" is not a positive whole number of ${flag === 'snapshot-count' ? 'entries' : 'milliseconds'}`);
+  });
+
+  it('reads --experimental-watch-progress-notify-interval as a Go duration (etcd 3.4: 10m by default)', () => {
+    expect(ok(resolve({})).watchProgressNotifyIntervalMs).toBe(600_000);
+    expect(ok(resolve({ 'experimental-watch-progress-notify-interval': '1m30s' })).watchProgressNotifyIntervalMs).toBe(90_000);
+    expect(ok(resolve({}, { CONCLAVE_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL: '250ms' })).watchProgressNotifyIntervalMs).toBe(250);
+    expect(parseDurationMs('1h2m3.5s')).toBe(3_723_500);
+    expect(parseDurationMs('1500us')).toBe(2);
+    for (const bad of ['10', '', 'm', '5 m', '-1s', '1d']) expect(parseDurationMs(bad)).toBeUndefined();
+    for (const bad of ['soon', '0s', '100us']) {
+      expect(errorsOf(resolve({ 'experimental-watch-progress-notify-interval': bad }))).toEqual([
+        `--experimental-watch-progress-notify-interval: "${bad}" is not a duration of at least 1ms (such as "10m", "30s", "500ms")`,
+      ]);
+    }
   });
 
   it('names the environment variable when the bad value came from it', () => {

@@ -152,4 +152,25 @@ describe('startNode', () => {
     for await (const batch of node.watch('c', { signal: stop.signal })) batches.push(batch);
     expect(batches).toEqual([]);
   });
+
+  it('sends periodic progress to a watch that asks for it, at the configured interval', async () => {
+    const peerPort = await freePort();
+    const clientPort = await freePort();
+    const url = `http://127.0.0.1:${clientPort}`;
+    const node = await single(join(tempDir(), 'data'), { listenClientUrls: [url], watchProgressNotifyIntervalMs: 100, listenPeerUrls: [`http://127.0.0.1:${peerPort}`], initialCluster: `default=http://127.0.0.1:${peerPort}` });
+    const put = await node.put('p', '1');
+    const response = await fetch(new URL('/v3/watch', url), { method: 'POST', body: JSON.stringify({ create_request: { key: Buffer.from('q').toString('base64'), progress_notify: true } }) });
+    const reader = response.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 5000;
+    while (text.split('\n').filter((l) => l !== '').length < 3 && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const [created, first, second] = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).result);
+    expect(created.created).toBe(true);
+    for (const progress of [first, second]) {
+      expect(progress.events).toBeUndefined();
+      expect(progress.watch_id).toBeUndefined();
+      expect(progress.header.revision).toBe(String(put.header.revision));
+    }
+  });
 });
