@@ -6,8 +6,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
-import { encodeError, parseJsonBody } from '../protocol/json.js';
-import { decodeWatchRequest } from '../protocol/json-watch.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -39,32 +37,21 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     },
   });
   const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
-  const fail = (error: ConclaveError): void => {
-    if (flushing !== null) {
-      clearImmediate(flushing);
-      flush();
-    }
-    if (!res.writableEnded) res.write(`${JSON.stringify({ error: encodeError(error) })}\n`);
-  };
   req.setEncoding('utf8');
   req.on('data', (chunk: string) => {
     let texts: string[];
     try {
       texts = splitter.push(chunk);
     } catch (error) {
-      fail(error as ConclaveError);
+      stream.refuse(error as ConclaveError);
       stream.close();
+      if (flushing !== null) clearImmediate(flushing);
+      flush();
       res.end();
       req.destroy();
       return;
     }
-    for (const text of texts) {
-      try {
-        stream.handle(decodeWatchRequest(parseJsonBody(text)));
-      } catch (error) {
-        fail(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message));
-      }
-    }
+    for (const text of texts) stream.handleText(text);
   });
   res.on('close', () => {
     if (flushing !== null) clearImmediate(flushing);

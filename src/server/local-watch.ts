@@ -25,13 +25,14 @@ function sizeOf(events: readonly WatchEvent[]): number {
 
 /** Throws ConclaveError for a request the hub refuses; ends with ErrCompacted when the start revision is compacted. */
 export async function* localWatch(member: Member, request: WatchCreateRequest, signal?: AbortSignal): AsyncGenerator<LocalWatchBatch> {
-  const queue: WatchDelivery[] = [];
+  const queue: { readonly delivery: WatchDelivery; readonly bytes: number }[] = [];
   let queuedBytes = 0;
   let wake: (() => void) | null = null;
   const sink: WatchSink = {
     deliver(_watch, delivery) {
-      queue.push(delivery);
-      if (delivery.type === 'events') queuedBytes += sizeOf(delivery.events);
+      const bytes = delivery.type === 'events' ? sizeOf(delivery.events) : 0;
+      queue.push({ delivery, bytes });
+      queuedBytes += bytes;
       wake?.();
       return queuedBytes <= watchLimits.maxStreamPendingBytes;
     },
@@ -42,16 +43,17 @@ export async function* localWatch(member: Member, request: WatchCreateRequest, s
   try {
     for (;;) {
       if (signal?.aborted === true) return;
-      const delivery = queue.shift();
-      if (delivery === undefined) {
+      const next = queue.shift();
+      if (next === undefined) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
         continue;
       }
+      const { delivery, bytes } = next;
       if (delivery.type === 'canceled') {
         throw new ConclaveError(delivery.compactRevision > 0 ? 'ErrCompacted' : 'ErrWatchCanceled', delivery.reason);
       }
-      queuedBytes -= sizeOf(delivery.events);
+      queuedBytes -= bytes;
       // A progress notification: nothing for the application.
       if (delivery.events.length === 0) continue;
       yield { header: member.header(delivery.revision), events: delivery.events };

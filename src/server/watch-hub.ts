@@ -16,7 +16,7 @@ import { ConclaveError } from '../protocol/errors.js';
 import type { KeyValue } from '../protocol/kv.js';
 import type { WatchCreateRequest, WatchEvent } from '../protocol/watch.js';
 import { eventsOfRevision, previousVersion, type KvStore, type RecordedEvent, type StateReader } from '../state/index.js';
-import { compareBytes, keyName, spanOf, type Span } from '../state/kv-layout.js';
+import { keyName, spanContains, spanOf, type Span } from '../state/kv-layout.js';
 
 export type WatchDelivery =
   | { readonly type: 'events'; readonly revision: number; readonly events: readonly WatchEvent[] }
@@ -206,7 +206,7 @@ export class WatchHub {
     for (const event of events) {
       const single = this.byKey.get(keyName(event.event.kv.key));
       if (single !== undefined) for (const watcher of single) add(watcher, event);
-      for (const watcher of this.ranged) if (contains(watcher.span, event.event.kv.key)) add(watcher, event);
+      for (const watcher of this.ranged) if (spanContains(watcher.span, event.event.kv.key)) add(watcher, event);
     }
     const withPrev = new Map<RecordedEvent, WatchEvent>();
     for (const [watcher, list] of matched) {
@@ -238,7 +238,7 @@ export class WatchHub {
       try {
         await store.replayEvents(reader, watcher.next, through, ({ revision, events }) => {
           if (watcher.state !== 'unsynced') return !(stopped = true);
-          for (const event of events) if (wants(watcher, event.event) && contains(watcher.span, event.event.kv.key)) pending.push(watcher.prevKv ? withPrevKv(reader, event, withPrev) : event.event);
+          for (const event of events) if (wants(watcher, event.event) && spanContains(watcher.span, event.event.kv.key)) pending.push(watcher.prevKv ? withPrevKv(reader, event, withPrev) : event.event);
           // Responses end at a revision's end, so a revision is never split between two.
           if (pending.length >= this.limits.maxReplayEventsPerResponse && !flush()) return !(stopped = true);
           watcher.next = revision + 1;
@@ -273,11 +273,6 @@ export class WatchHub {
 
 function wants(watcher: Watcher, event: WatchEvent): boolean {
   return event.type === 'PUT' ? !watcher.noPut : !watcher.noDelete;
-}
-
-function contains(span: Span, key: Uint8Array): boolean {
-  if (span.single) return compareBytes(span.key, key) === 0;
-  return compareBytes(key, span.start) >= 0 && (span.end === null || compareBytes(key, span.end) < 0);
 }
 
 /** The event with prev_kv, made once per event for every watcher that wants it. */

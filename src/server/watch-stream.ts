@@ -7,7 +7,15 @@
 import { watchLimits, type WatchLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { encodeResponseOpening, encodeWatchEventBytes, watchResponsePieces, type WatchRequest, type WatchResponseFields } from '../protocol/json-watch.js';
+import { encodeError, parseJsonBody } from '../protocol/json.js';
+import {
+  decodeWatchRequest,
+  encodeResponseOpening,
+  encodeWatchEventBytes,
+  watchResponsePieces,
+  type WatchRequest,
+  type WatchResponseFields,
+} from '../protocol/json-watch.js';
 import type { WatchCreateRequest, WatchEvent } from '../protocol/watch.js';
 import type { Watch, WatchDelivery, WatchHub, WatchSink } from './watch-hub.js';
 
@@ -48,6 +56,24 @@ export class WatchStream implements WatchSink {
 
   get watchCount(): number {
     return this.watches.size;
+  }
+
+  /** One request's JSON text, as a client sent it: a request that cannot be read gets an error line and changes nothing. */
+  handleText(text: string): void {
+    let request: WatchRequest;
+    try {
+      request = decodeWatchRequest(parseJsonBody(text));
+    } catch (error) {
+      this.refuse(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message));
+      return;
+    }
+    this.handle(request);
+  }
+
+  /** Writes `{"error":...}` for a request the stream could not take, in order with its other lines. */
+  refuse(error: ConclaveError): void {
+    if (this.closed) return;
+    this.options.write([Buffer.from(`${JSON.stringify({ error: encodeError(error) })}\n`)]);
   }
 
   handle(request: WatchRequest): void {

@@ -9,8 +9,6 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
-import { encodeError, parseJsonBody } from '../protocol/json.js';
-import { decodeWatchRequest } from '../protocol/json-watch.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -40,19 +38,9 @@ export class WatchSockets {
         return ws.bufferedAmount;
       },
     });
-    const fail = (error: ConclaveError) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ error: encodeError(error) }), { binary: false });
-    };
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        fail(new ConclaveError('ErrInvalidJson', 'a binary frame: send each WatchRequest as a text frame of JSON'));
-        return;
-      }
-      try {
-        stream.handle(decodeWatchRequest(parseJsonBody(rawText(data))));
-      } catch (error) {
-        fail(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message));
-      }
+      if (isBinary) stream.refuse(new ConclaveError('ErrInvalidJson', 'a binary frame: send each WatchRequest as a text frame of JSON'));
+      else stream.handleText(rawText(data));
     });
     ws.on('close', () => stream.close());
     ws.on('error', () => stream.close());

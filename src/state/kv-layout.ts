@@ -40,6 +40,12 @@ export function spanOf(range: KeyRange): Span {
   return { single: false, start: range.key, end };
 }
 
+/** Whether `key` lies in the span. */
+export function spanContains(span: Span, key: Uint8Array): boolean {
+  if (span.single) return compareBytes(span.key, key) === 0;
+  return compareBytes(key, span.start) >= 0 && (span.end === null || compareBytes(key, span.end) < 0);
+}
+
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
