@@ -76,6 +76,12 @@ export const kvLimits = {
   maxTxnDepth: 8,
   /** Backend rows fetched per call when the store walks history (reads at past revisions, compaction, hash). */
   scanPageRows: 1024,
+  /** Leases live at once; beyond it a grant fails ErrTooManyLeases (etcd has no such bound). */
+  maxLeases: 1_000_000,
+  /** Longest TTL a lease may be granted, in seconds (etcd's MaxLeaseTTL); beyond it ErrLeaseTTLTooLarge. */
+  maxLeaseTtlSeconds: 9_000_000_000,
+  /** Leases one checkpoint command carries (the leader splits larger batches). */
+  maxCheckpointsPerCommand: 1000,
 } as const;
 
 export type KvLimits = { readonly [Name in keyof typeof kvLimits]: number };
@@ -123,6 +129,22 @@ export const serverLimits = {
    */
   commitNewsHoldMs: 2,
 } as const;
+
+/** Bounds of the leader's lease keeping (src/server/lessor.ts). */
+export const leaseLimits = {
+  /** How often the leader looks for expired leases (etcd: 500 ms). A lease is revoked at most this late. */
+  expiryCheckIntervalMs: 100,
+  /** Revokes of expired leases in flight at once (etcd rate-limits its own at 1000/s). */
+  maxRevokesInFlight: 1000,
+  /** Renewals waiting for the checkpoint that records them; beyond it a keepalive gets ErrTooManyRequests. */
+  maxPendingRenewals: 200_000,
+  /** Checkpoint commands in flight at once: renewals that arrive meanwhile wait for the next one (and share it). */
+  maxCheckpointsInFlight: 2,
+  /** Keepalive requests one stream (HTTP or WebSocket) has waiting for an answer; beyond it the stream ends. */
+  maxPendingKeepAlivesPerStream: 100_000,
+} as const;
+
+export type LeaseLimits = { readonly [Name in keyof typeof leaseLimits]: number };
 
 /** Bounds of watches (src/server/watch-hub.ts and the streams that carry them). */
 export const watchLimits = {

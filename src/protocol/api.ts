@@ -2,6 +2,7 @@
 // response types. One table, read by the server's router, the JSON codec and the client.
 
 import type { MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse, StatusRequest, StatusResponse } from './cluster.js';
+import type { LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse } from './lease.js';
 import type { CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './kv.js';
 
 export const METHOD_PATHS = {
@@ -15,7 +16,20 @@ export const METHOD_PATHS = {
   memberAdd: '/v3/cluster/member/add',
   memberRemove: '/v3/cluster/member/remove',
   memberPromote: '/v3/cluster/member/promote',
+  leaseGrant: '/v3/lease/grant',
+  leaseRevoke: '/v3/lease/revoke',
+  /** One renewal per call here; the gateway path streams (see LEASE_KEEPALIVE_PATH). */
+  leaseKeepAlive: '/v3/lease/keepalive',
+  leaseTimeToLive: '/v3/lease/timetolive',
+  leaseLeases: '/v3/lease/leases',
 } as const;
+
+/** etcd 3.4's gateway also binds these lease calls under /v3/kv/lease/ (etcdctl's older paths). */
+export const METHOD_ALIASES: Readonly<Record<string, Method>> = {
+  '/v3/kv/lease/revoke': 'leaseRevoke',
+  '/v3/kv/lease/timetolive': 'leaseTimeToLive',
+  '/v3/kv/lease/leases': 'leaseLeases',
+};
 
 export type Method = keyof typeof METHOD_PATHS;
 
@@ -30,6 +44,11 @@ export interface Requests {
   memberAdd: MemberAddRequest;
   memberRemove: MemberRemoveRequest;
   memberPromote: MemberPromoteRequest;
+  leaseGrant: LeaseGrantRequest;
+  leaseRevoke: LeaseRevokeRequest;
+  leaseKeepAlive: LeaseKeepAliveRequest;
+  leaseTimeToLive: LeaseTimeToLiveRequest;
+  leaseLeases: LeaseLeasesRequest;
 }
 
 export interface Responses {
@@ -43,8 +62,15 @@ export interface Responses {
   memberAdd: MemberAddResponse;
   memberRemove: MemberRemoveResponse;
   memberPromote: MemberPromoteResponse;
+  leaseGrant: LeaseGrantResponse;
+  leaseRevoke: LeaseRevokeResponse;
+  leaseKeepAlive: LeaseKeepAliveResponse;
+  leaseTimeToLive: LeaseTimeToLiveResponse;
+  leaseLeases: LeaseLeasesResponse;
 }
 
 export const HEALTH_PATH = '/health';
 /** The streaming watch call (a stream of WatchRequests in, lines of `{"result":WatchResponse}` out). */
 export const WATCH_PATH = '/v3/watch';
+/** The streaming keepalive call (LeaseKeepAliveRequests in, lines of `{"result":LeaseKeepAliveResponse}` out). */
+export const LEASE_KEEPALIVE_PATH = METHOD_PATHS.leaseKeepAlive;

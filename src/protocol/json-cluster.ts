@@ -4,11 +4,8 @@
 
 import type { HealthResponse, Member, MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse, StatusRequest, StatusResponse } from './cluster.js';
 import { boolOf, countOf, idOf, JsonWriter, listOf, stringListOf, stringOf } from './json-scalars.js';
-import { describeJson, encodingError, FieldReader, invalidField, type EncodeContext, type Json, type JsonObject } from './json-value.js';
+import { assertObject, describeJson, encodingError, FieldReader, invalidField, type EncodeContext, type Json, type JsonObject } from './json-value.js';
 
-function assertObject(value: unknown, path: string, context: EncodeContext, message: string): void {
-  if (typeof value !== 'object' || value === null) throw encodingError(context, path === '' ? 'request' : path, `expected a ${message}, got ${describeJson(value)}`);
-}
 
 export function encodeMember(member: Member, path: string, context: EncodeContext): JsonObject {
   assertObject(member, path, context, 'Member');

@@ -6,7 +6,7 @@ import { kvLimits } from '../limits.js';
 import { ConclaveError } from './errors.js';
 import type { Compare, CompareResult, CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, SortOrder, SortTarget, TxnRequest } from './kv.js';
 import { boolOf, bytesOf, countOf, enumOf, JsonWriter, keyOf, listOf, type ProtoEnum } from './json-scalars.js';
-import { describeJson, encodingError, FieldReader, fieldPath, invalidField, type EncodeContext, type Field, type JsonObject } from './json-value.js';
+import { assertObject, describeJson, encodingError, FieldReader, fieldPath, invalidField, type EncodeContext, type Field, type JsonObject } from './json-value.js';
 
 export const SORT_ORDER: ProtoEnum<SortOrder> = { type: 'SortOrder', values: ['none', 'ascend', 'descend'], names: ['NONE', 'ASCEND', 'DESCEND'] };
 export const SORT_TARGET: ProtoEnum<SortTarget> = {
@@ -162,9 +162,6 @@ function txnTooDeep(path: string): ConclaveError {
   return new ConclaveError('ErrTxnTooDeep', `${path}: more than kvLimits.maxTxnDepth (${kvLimits.maxTxnDepth}) levels of txns nested in txns`);
 }
 
-function assertObject(value: unknown, path: string, context: EncodeContext, message: string): void {
-  if (typeof value !== 'object' || value === null) throw encodingError(context, path === '' ? 'request' : path, `expected a ${message}, got ${describeJson(value)}`);
-}
 
 export function encodeRangeRequest(request: RangeRequest, path: string, context: EncodeContext): JsonObject {
   assertObject(request, path, context, 'RangeRequest');

@@ -57,6 +57,14 @@ export function countOf(field: Field | undefined): number {
   return Number(integer);
 }
 
+/** A signed int64 (a lease's TTL in seconds, -1 for "no such lease"), within ±(2^53-1) so that it fits a number. */
+export function signedOf(field: Field | undefined): number {
+  if (field === undefined) return 0;
+  const integer = integerOf(field);
+  if (integer > SAFE_MAX || integer < -SAFE_MAX) throw invalidField(field.path, `beyond ±(2^53-1) (${integer})`);
+  return Number(integer);
+}
+
 /** A member or cluster ID: a uint64 on the wire, 16 lowercase hex digits here. */
 export function idOf(field: Field | undefined): string {
   if (field === undefined) return '0000000000000000';
@@ -149,6 +157,13 @@ export class JsonWriter {
     if (value === undefined) return this;
     if (!Number.isSafeInteger(value) || value < 0) this.fail(name, `expected an integer from 0 to 2^53-1, got ${String(value)}`);
     if (value !== 0 || always) this.json[name] = String(value);
+    return this;
+  }
+
+  signed(name: string, value: number | undefined): this {
+    if (value === undefined) return this;
+    if (!Number.isSafeInteger(value)) this.fail(name, `expected an integer within ±(2^53-1), got ${String(value)}`);
+    if (value !== 0) this.json[name] = String(value);
     return this;
   }
 

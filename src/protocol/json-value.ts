@@ -122,3 +122,8 @@ export const ENCODING_RESPONSE: EncodeContext = { code: 'ErrInternal' };
 export function encodingError(context: EncodeContext, path: string, problem: string): ConclaveError {
   return new ConclaveError(context.code, `${path}: ${problem}`);
 }
+
+/** What an encoder is given must be an object (the caller may pass anything at run time). */
+export function assertObject(value: unknown, path: string, context: EncodeContext, message: string): void {
+  if (typeof value !== 'object' || value === null) throw encodingError(context, path === '' ? 'request' : path, `expected a ${message}, got ${describeJson(value)}`);
+}

@@ -57,6 +57,24 @@ import {
   encodeRangeResponse,
   encodeTxnResponse,
 } from './json-kv-responses.js';
+import {
+  decodeLeaseGrantRequest,
+  decodeLeaseIdRequest,
+  decodeLeaseLeasesRequest,
+  decodeLeaseLeasesResponse,
+  decodeLeaseRevokeResponse,
+  decodeLeaseTimeToLiveRequest,
+  decodeLeaseTimeToLiveResponse,
+  decodeLeaseTtlResponse,
+  encodeLeaseGrantRequest,
+  encodeLeaseIdRequest,
+  encodeLeaseLeasesRequest,
+  encodeLeaseLeasesResponse,
+  encodeLeaseRevokeResponse,
+  encodeLeaseTimeToLiveRequest,
+  encodeLeaseTimeToLiveResponse,
+  encodeLeaseTtlResponse,
+} from './json-lease.js';
 import { JsonWriter } from './json-scalars.js';
 import { describeJson, ENCODING_REQUEST, ENCODING_RESPONSE, encodingError, FieldReader, type EncodeContext, type Json, type JsonObject } from './json-value.js';
 import { ConclaveError } from './errors.js';
@@ -147,6 +165,41 @@ const CODECS: Codecs = {
     encodeRequest: encodeMemberIdRequest,
     encodeResponse: encodeMembersResponse,
     decodeResponse: decodeMembersResponse,
+  },
+  leaseGrant: {
+    response: 'LeaseGrantResponse',
+    decodeRequest: decodeLeaseGrantRequest,
+    encodeRequest: encodeLeaseGrantRequest,
+    encodeResponse: encodeLeaseTtlResponse,
+    decodeResponse: decodeLeaseTtlResponse,
+  },
+  leaseRevoke: {
+    response: 'LeaseRevokeResponse',
+    decodeRequest: (body, path) => decodeLeaseIdRequest(body, path, 'LeaseRevokeRequest'),
+    encodeRequest: encodeLeaseIdRequest,
+    encodeResponse: encodeLeaseRevokeResponse,
+    decodeResponse: decodeLeaseRevokeResponse,
+  },
+  leaseKeepAlive: {
+    response: 'LeaseKeepAliveResponse',
+    decodeRequest: (body, path) => decodeLeaseIdRequest(body, path, 'LeaseKeepAliveRequest'),
+    encodeRequest: encodeLeaseIdRequest,
+    encodeResponse: encodeLeaseTtlResponse,
+    decodeResponse: decodeLeaseTtlResponse,
+  },
+  leaseTimeToLive: {
+    response: 'LeaseTimeToLiveResponse',
+    decodeRequest: decodeLeaseTimeToLiveRequest,
+    encodeRequest: encodeLeaseTimeToLiveRequest,
+    encodeResponse: encodeLeaseTimeToLiveResponse,
+    decodeResponse: decodeLeaseTimeToLiveResponse,
+  },
+  leaseLeases: {
+    response: 'LeaseLeasesResponse',
+    decodeRequest: decodeLeaseLeasesRequest,
+    encodeRequest: encodeLeaseLeasesRequest,
+    encodeResponse: encodeLeaseLeasesResponse,
+    decodeResponse: decodeLeaseLeasesResponse,
   },
 };
 

@@ -8,6 +8,7 @@ import { NO_MEMBER_ID, type StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
+import { grantLease, keepAliveLease, leaseTimeToLive, listLeases, revokeLease } from './lease-api.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
 import { packageVersion } from './version.js';
@@ -40,6 +41,11 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
   memberAdd: async (member, request) => ({ header: member.header(), response: await addMember(member, request) }),
   memberRemove: async (member, request) => ({ header: member.header(), response: await removeMember(member, request.id) }),
   memberPromote: async (member, request) => ({ header: member.header(), response: await promoteMember(member, request.id) }),
+  leaseGrant: grantLease,
+  leaseRevoke: revokeLease,
+  leaseKeepAlive: keepAliveLease,
+  leaseTimeToLive: leaseTimeToLive,
+  leaseLeases: (member) => listLeases(member),
 };
 
 export async function statusOf(member: Member): Promise<StatusResponse> {
@@ -94,6 +100,9 @@ export function debugVarsOf(member: Member): Record<string, unknown> {
     storage: member.storageStats(),
     kv: { revision: member.kv.revision, compactRevision: member.kv.compactRevision },
     watches: member.watches.watcherCount,
+    leases: { live: member.kv.leases.size, leading: member.lessor.isLeading },
+    // Both clocks, so that a test that moves this process's wall clock can see it moved (leases use the other).
+    clock: { wallMs: Date.now(), monotonicMs: performance.now() },
     memory: process.memoryUsage(),
   };
 }

@@ -6,17 +6,17 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverLimits } from '../limits.js';
-import { HEALTH_PATH, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
+import { HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { debugVarsOf, handlers, healthOf } from './api.js';
-import { serveWatch } from './http-watch.js';
+import { serveKeepAlive, serveWatch } from './http-watch.js';
 import { WatchSockets } from './ws-watch.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
 import { packageVersion } from './version.js';
 
-const METHOD_OF_PATH = new Map<string, Method>(Object.entries(METHOD_PATHS).map(([method, path]) => [path, method as Method]));
+const METHOD_OF_PATH = new Map<string, Method>([...Object.entries(METHOD_PATHS).map(([method, path]) => [path, method as Method] as const), ...Object.entries(METHOD_ALIASES)]);
 /** Membership changes are made by the leader: a follower relays them there. */
 const LEADER_ONLY = new Set<Method>(['memberAdd', 'memberRemove', 'memberPromote']);
 const HEALTH_TIMEOUT_MS = 1000;
@@ -35,7 +35,9 @@ export async function startClientServer(member: Member, listenUrls: readonly str
       const { hostname, port } = new URL(url);
       const server = createServer({ keepAlive: true, requestTimeout: serverLimits.requestTimeoutMs * 2 }, (req, res) => void serve(member, req, res, log));
       server.on('upgrade', (req, socket, head) => {
-        if ((req.url ?? '').split('?')[0] === WATCH_PATH) sockets.upgrade(req, socket, head);
+        const path = (req.url ?? '').split('?')[0];
+        if (path === WATCH_PATH) sockets.upgrade(req, socket, head);
+        else if (path === LEASE_KEEPALIVE_PATH) sockets.upgradeKeepAlive(req, socket, head);
         else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       });
       server.maxConnections = serverLimits.maxClientConnections;
@@ -98,6 +100,11 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     if (path === WATCH_PATH) {
       if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
       serveWatch(member, req, res);
+      return;
+    }
+    if (path === LEASE_KEEPALIVE_PATH) {
+      if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
+      serveKeepAlive(member, req, res);
       return;
     }
     const method = METHOD_OF_PATH.get(path);

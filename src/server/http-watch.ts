@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
+import { encodeError } from '../protocol/json.js';
+import { KeepAliveStream } from './keepalive-stream.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -57,6 +59,42 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     if (flushing !== null) clearImmediate(flushing);
     stream.close();
   });
+}
+
+/**
+ * `POST /v3/lease/keepalive`: a stream of LeaseKeepAliveRequests in, a line per answer out. The call ends once the
+ * client has ended its body and every renewal it sent is answered (a single request gets its single line).
+ */
+export function serveKeepAlive(member: Member, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, ['content-type', 'application/json']);
+  res.socket?.setNoDelay(true);
+  const stream = new KeepAliveStream({
+    member,
+    write: (text) => {
+      if (!res.writableEnded && !res.destroyed) res.write(`${text}\n`);
+    },
+    end: (error) => {
+      if (!res.writableEnded) res.end(`${JSON.stringify({ error: encodeError(error) })}\n`);
+      req.destroy();
+    },
+  });
+  const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    let texts: string[];
+    try {
+      texts = splitter.push(chunk);
+    } catch (error) {
+      stream.refuse(error as ConclaveError);
+      stream.close();
+      res.end();
+      req.destroy();
+      return;
+    }
+    for (const text of texts) stream.handleText(text);
+  });
+  req.on('end', () => void stream.drained().then(() => res.end()));
+  res.on('close', () => stream.close());
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serverLimits } from '../limits.js';
+import { kvLimits, leaseLimits, serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
 import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './log.js';
 import { ProposalTracker } from './proposals.js';
 import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
+import { Lessor } from './lessor.js';
 import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
 
@@ -61,12 +62,15 @@ export class Member {
   readonly kv: KvStore;
   /** The watches served by this member, fed with every revision it applies. */
   readonly watches: WatchHub;
+  /** Lease time: expiries and renewals at the leader, deadline estimates everywhere. */
+  readonly lessor: Lessor;
   private readonly node: RaftNode;
   private readonly loop: RaftLoop;
   private readonly proposals: ProposalTracker<KvResult | null>;
   private readonly reads: ReadBatcher;
   private readonly ticker: NodeJS.Timeout;
   private readonly progressTicker: NodeJS.Timeout;
+  private readonly leaseTicker: NodeJS.Timeout;
   /** One tick is one heartbeat interval (as etcd counts). */
   private readonly electionTimeoutTicks: number;
   private readonly log: Logger;
@@ -85,6 +89,7 @@ export class Member {
     readonly config: ServerConfig,
     identity: Identity,
     private readonly storage: NodeStorage,
+    kv: KvStore,
     private readonly transport: PeerTransport,
     private readonly initialPeerUrls: ReadonlyMap<string, readonly string[]>,
     private readonly options: MemberOptions,
@@ -101,11 +106,19 @@ export class Member {
       heartbeatIntervalTicks: 1,
       ...(storage.restored === undefined ? {} : { restored: storage.restored }),
     });
-    this.kv = new KvStore();
-    this.kv.load(storage.backend);
+    this.kv = kv;
     this.watches = new WatchHub({ store: this.kv, reader: () => this.storage.backend });
     const nonce = randomBytes(6).toString('hex');
     const now = () => performance.now();
+    this.lessor = new Lessor({
+      leases: this.kv.leases,
+      nowMs: now,
+      propose: (command) => this.proposeKv(command),
+      graceMs: config.electionTimeoutMs,
+      maxCheckpointsPerCommand: kvLimits.maxCheckpointsPerCommand,
+      log: this.log,
+    });
+    this.lessor.loaded();
     this.proposals = new ProposalTracker(nonce, serverLimits.maxPendingProposals, serverLimits.requestTimeoutMs, now);
     this.reads = new ReadBatcher({
       requestReadIndex: (context) => {
@@ -130,8 +143,9 @@ export class Member {
       onApplied: (entry, applied) => this.onApplied(entry, applied as Applied | null),
       onReadState: (readState) => this.reads.onReadState(readState),
       whileReplacingState: (install) => this.kv.whileReplacing(install),
-      onSnapshotInstalled: () => {
-        this.kv.load(this.storage.backend);
+      onSnapshotInstalled: async () => {
+        await this.kv.load(this.storage.backend);
+        this.lessor.loaded();
         this.watches.resync();
         this.membershipChanged();
         this.reads.onApplied(this.storage.backend.appliedIndex);
@@ -139,6 +153,8 @@ export class Member {
       onSoftState: (soft) => {
         this.log.info(soft.role === 'leader' ? 'became leader' : soft.leader === '' ? 'no leader' : 'following', { role: soft.role, leader: soft.leader, term: this.node.term });
         if (soft.leader !== '') this.wakeLeaderWaiters(null);
+        if (soft.role === 'leader') this.lessor.promote();
+        else this.lessor.demote();
       },
       onFatal: (error) => this.fatal(error),
     });
@@ -146,6 +162,7 @@ export class Member {
     this.ticker = setInterval(() => this.tick(), config.heartbeatIntervalMs);
     this.progressTicker = setInterval(() => this.watches.progressTick(), config.watchProgressNotifyIntervalMs);
     this.progressTicker.unref();
+    this.leaseTicker = setInterval(() => this.lessor.tick(), leaseLimits.expiryCheckIntervalMs);
   }
 
   static async start(options: MemberOptions): Promise<Member> {
@@ -154,6 +171,8 @@ export class Member {
     const storage = await NodeStorage.open({ dataDir: config.dataDir, limits: { snapshotEntries: config.snapshotCount } });
     let transport: PeerTransport | null = null;
     try {
+      const kv = new KvStore();
+      await kv.load(storage.backend);
       const identity = await resolveIdentity(config, storage.restored !== undefined, log);
       const initialPeerUrls = new Map<string, readonly string[]>(identity.initialPeers);
       let member: Member | null = null;
@@ -166,7 +185,7 @@ export class Member {
         log: (level, text, fields) => log[level](text, fields),
         serveHttp: (request, response) => member?.servePeerHttp(request, response) ?? false,
       });
-      member = new Member(config, identity, storage, transport, initialPeerUrls, options);
+      member = new Member(config, identity, storage, kv, transport, initialPeerUrls, options);
       member.membershipChanged();
       // Alone in the cluster, there is no one to wait for: lead at once.
       const voters = member.appliedConfig.voters;
@@ -207,6 +226,12 @@ export class Member {
     if (this.stopping) throw new ConclaveError('ErrStopped');
     if (this.node.leaderId === '') await this.leaderKnown();
     return this.reads.wait();
+  }
+
+  /** Resolves once a leader is known (waiting as a request does, see leaderKnown). */
+  async leaderElected(): Promise<void> {
+    if (this.stopping) throw new ConclaveError('ErrStopped');
+    await this.leaderKnown();
   }
 
   /**
@@ -352,6 +377,7 @@ export class Member {
     // Before the proposer hears of its result: a client that watches from the revision it was told sees it.
     this.watches.notify(this.kv.revision);
     if (applied !== null) {
+      if (applied.command.kind === 'kv' && applied.result !== null && applied.command.command.type.startsWith('lease')) this.lessor.applied(applied.command.command, applied.result);
       this.proposals.settle(applied.requestId, applied.result);
       if (applied.command.kind === 'member') this.membershipChanged();
     }
@@ -433,7 +459,9 @@ export class Member {
       if (options.transferLeadership !== false) await this.transferLeadershipAway();
       clearInterval(this.ticker);
       clearInterval(this.progressTicker);
+      clearInterval(this.leaseTicker);
       const stopped = new ConclaveError('ErrStopped');
+      this.lessor.close(stopped);
       this.proposals.failAll(stopped);
       this.reads.failAll(stopped);
       this.wakeLeaderWaiters(stopped);

@@ -37,7 +37,7 @@ export interface RaftLoopOptions {
   /** The leader or this member's role changed. */
   readonly onSoftState?: (softState: SoftState) => void;
   /** A snapshot from the leader replaced the state machine's backend: caches over it must be reloaded. */
-  readonly onSnapshotInstalled?: (snapshot: SnapshotMeta) => void;
+  readonly onSnapshotInstalled?: (snapshot: SnapshotMeta) => void | Promise<void>;
   /** Runs the install of a snapshot (and onSnapshotInstalled) with the state machine's reads held off. */
   readonly whileReplacingState?: (install: () => Promise<void>) => Promise<void>;
   /** The loop stopped on an error: the member must stop (a crashed member is safe, a wrong one is not). */
@@ -175,7 +175,7 @@ export class RaftLoop {
       // An install replaces the state machine: nothing is applied until it is done, and nothing read meanwhile.
       const install = async (): Promise<void> => {
         await storage.persist(ready);
-        if (ready.snapshot !== null) this.options.onSnapshotInstalled?.(ready.snapshot);
+        if (ready.snapshot !== null) await this.options.onSnapshotInstalled?.(ready.snapshot);
       };
       const gate = ready.snapshot !== null ? this.options.whileReplacingState : undefined;
       await (gate === undefined ? install() : gate(install));

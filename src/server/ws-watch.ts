@@ -1,4 +1,4 @@
-// A WebSocket to `/v3/watch`, as etcd's gateway serves it through its websocket proxy: each text frame in is one
+// A WebSocket to `/v3/watch` (and `/v3/lease/keepalive`, below), as etcd's gateway serves it through its websocket proxy: each text frame in is one
 // WatchRequest's JSON, each frame out one `{"result":WatchResponse}` (or `{"error":...}` for a request that
 // cannot be read: the connection stays usable). Frames over serverLimits.maxRequestBytes close the connection
 // (1009), binary frames get an error frame. What is queued toward the client (the socket's bufferedAmount) is
@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
+import { KeepAliveStream } from './keepalive-stream.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -19,6 +20,25 @@ export class WatchSockets {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
+  }
+
+  /** A WebSocket to /v3/lease/keepalive: LeaseKeepAliveRequest text frames in, `{"result":...}` frames out. */
+  upgradeKeepAlive(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = new KeepAliveStream({
+        member: this.member,
+        write: (text) => {
+          if (ws.readyState === ws.OPEN) ws.send(text, { binary: false });
+        },
+        end: (error) => ws.close(1008, error.message.slice(0, 120)),
+      });
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (isBinary) stream.refuse(new ConclaveError('ErrInvalidJson', 'a binary frame: send each LeaseKeepAliveRequest as a text frame of JSON'));
+        else stream.handleText(rawText(data));
+      });
+      ws.on('close', () => stream.close());
+      ws.on('error', () => stream.close());
+    });
   }
 
   close(): void {

@@ -20,20 +20,31 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../protocol/kv.js';
+import type { LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse } from '../protocol/lease.js';
 
 export type KvCommand =
   | { readonly type: 'put'; readonly request: PutRequest }
   | { readonly type: 'deleteRange'; readonly request: DeleteRangeRequest }
   | { readonly type: 'txn'; readonly request: TxnRequest }
-  | { readonly type: 'compact'; readonly request: CompactionRequest };
+  | { readonly type: 'compact'; readonly request: CompactionRequest }
+  /** The ID is chosen by the member that took the request, the TTL raised to the cluster's minimum there. */
+  | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number } }
+  | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest }
+  /** The leader's record of leases' remaining time (see lease-table.ts). */
+  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } };
+
+export interface LeaseCheckpoint {
+  readonly id: number;
+  readonly remainingMs: number;
+}
 
 /** The outcome of applying a command; `revision` is the store's revision after it (the response header's). */
 export type KvResult = { readonly revision: number } & (
-  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse }
+  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse }
   | { readonly ok: false; readonly error: ConclaveError }
 );
 
-const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3 } as const;
+const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6 } as const;
 const OP = { range: 0, put: 1, deleteRange: 2, txn: 3 } as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
@@ -57,6 +68,13 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
       return encode([COMMAND.txn, ...txnFields(command.request)]);
     case 'compact':
       return encode([COMMAND.compact, command.request.revision, command.request.physical === true ? 1 : 0]);
+    case 'leaseGrant':
+      return encode([COMMAND.leaseGrant, command.request.id, command.request.ttl]);
+    case 'leaseRevoke':
+      return encode([COMMAND.leaseRevoke, command.request.id]);
+    case 'leaseCheckpoint':
+      // Flat pairs: a checkpoint of 1000 leases is one array, not 1000.
+      return encode([COMMAND.leaseCheckpoint, command.request.checkpoints.flatMap((c) => [c.id, c.remainingMs])]);
   }
 }
 
@@ -157,6 +175,10 @@ class Fields {
     return value;
   }
 
+  get atEnd(): boolean {
+    return this.at >= this.fields.length;
+  }
+
   done(): void {
     if (this.at !== this.fields.length) throw malformed(`${this.what} has ${this.fields.length - this.at} extra fields`);
   }
@@ -184,9 +206,31 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
       command.done();
       return { type: 'compact', request: physical ? { revision, physical } : { revision } };
     }
+    case COMMAND.leaseGrant: {
+      const id = command.int();
+      const ttl = command.int();
+      command.done();
+      return { type: 'leaseGrant', request: { id, ttl } };
+    }
+    case COMMAND.leaseRevoke: {
+      const id = command.int();
+      command.done();
+      return { type: 'leaseRevoke', request: { id } };
+    }
+    case COMMAND.leaseCheckpoint: {
+      const pairs = Fields.of(command.array(), 'lease checkpoint');
+      command.done();
+      return { type: 'leaseCheckpoint', request: { checkpoints: readCheckpoints(pairs) } };
+    }
     default:
       throw malformed(`unknown command type ${type}`);
   }
+}
+
+function readCheckpoints(pairs: Fields): LeaseCheckpoint[] {
+  const checkpoints: LeaseCheckpoint[] = [];
+  while (!pairs.atEnd) checkpoints.push({ id: pairs.int(), remainingMs: pairs.int() });
+  return checkpoints;
 }
 
 /** Builds an object without the fields that hold their defaults. */

@@ -15,6 +15,9 @@
 //                                         keeps the order of keys and puts a key's versions, in revision order, right
 //                                         after it and before any longer key.
 //   'v'                                -> meta: the revision and the compact revision.
+//   'L' <lease u64 BE>                 -> a live lease: its TTL and last checkpointed remaining time (lease-table.ts).
+//   'A' <lease u64 BE> <key>           -> empty: the key is attached to the lease (written with the key's record,
+//                                         so that a revoke finds its keys with one range, in key order).
 //
 // Revisions are below 2^53 (u64 on disk), sub-revisions below 2^32.
 
@@ -25,6 +28,9 @@ const CURRENT_END = 0x6c;
 const EVENT = 0x72; // 'r'
 const HISTORY = 0x68; // 'h'
 const HISTORY_END = 0x69;
+
+const LEASE = 0x4c; // 'L'
+const ATTACHMENT = 0x41; // 'A'
 
 export const META_KEY: Uint8Array = Uint8Array.of(0x76); // 'v'
 export const EMPTY: Uint8Array = new Uint8Array(0);
@@ -77,6 +83,52 @@ export const currentKey = (key: Uint8Array): Uint8Array => prefixed(CURRENT, key
 export function currentBounds(span: Span & { single: false }): { start: Uint8Array; end: Uint8Array } {
   return { start: prefixed(CURRENT, span.start), end: span.end === null ? Uint8Array.of(CURRENT_END) : prefixed(CURRENT, span.end) };
 }
+
+// ---- lease keys ----
+
+function writeU64(out: Uint8Array, at: number, value: number): void {
+  const high = Math.floor(value / TWO_32);
+  const low = value >>> 0;
+  out[at] = high >>> 24;
+  out[at + 1] = (high >>> 16) & 0xff;
+  out[at + 2] = (high >>> 8) & 0xff;
+  out[at + 3] = high & 0xff;
+  out[at + 4] = low >>> 24;
+  out[at + 5] = (low >>> 16) & 0xff;
+  out[at + 6] = (low >>> 8) & 0xff;
+  out[at + 7] = low & 0xff;
+}
+
+export function leaseKey(lease: number): Uint8Array {
+  const out = new Uint8Array(9);
+  out[0] = LEASE;
+  writeU64(out, 1, lease);
+  return out;
+}
+
+/** The backend range of every lease record. */
+export const LEASE_BOUNDS = { start: Uint8Array.of(LEASE), end: Uint8Array.of(LEASE + 1) } as const;
+
+export function leaseOfKey(bytes: Uint8Array): number {
+  return readU32(bytes, 1) * TWO_32 + readU32(bytes, 5);
+}
+
+export function attachmentKey(lease: number, key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + key.length);
+  out[0] = ATTACHMENT;
+  writeU64(out, 1, lease);
+  out.set(key, 9);
+  return out;
+}
+
+/** The backend range of the attachments of one lease. */
+export function attachmentBounds(lease: number): { start: Uint8Array; end: Uint8Array } {
+  const start = attachmentKey(lease, EMPTY);
+  const end = attachmentKey(lease + 1, EMPTY);
+  return { start, end };
+}
+
+export const attachedKeyOf = (bytes: Uint8Array): Uint8Array => bytes.subarray(9);
 
 // ---- event keys ----
 
@@ -187,16 +239,7 @@ export function historyRevision(bytes: Uint8Array): { revision: number; sub: num
 // ---- revisions on disk ----
 
 function writeRevision(out: Uint8Array, at: number, revision: number, sub: number): void {
-  const high = Math.floor(revision / TWO_32);
-  const low = revision >>> 0;
-  out[at] = high >>> 24;
-  out[at + 1] = (high >>> 16) & 0xff;
-  out[at + 2] = (high >>> 8) & 0xff;
-  out[at + 3] = high & 0xff;
-  out[at + 4] = low >>> 24;
-  out[at + 5] = (low >>> 16) & 0xff;
-  out[at + 6] = (low >>> 8) & 0xff;
-  out[at + 7] = low & 0xff;
+  writeU64(out, at, revision);
   out[at + 8] = sub >>> 24;
   out[at + 9] = (sub >>> 16) & 0xff;
   out[at + 10] = (sub >>> 8) & 0xff;

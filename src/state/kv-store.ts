@@ -22,7 +22,8 @@ import type { KvCommand, KvResult } from './kv-command.js';
 import { compactHistory } from './kv-compact.js';
 import { replayEvents, type RevisionEvents } from './kv-events.js';
 import { hashRecords } from './kv-hash.js';
-import { META_KEY } from './kv-layout.js';
+import { keyName, META_KEY } from './kv-layout.js';
+import { LeaseTable } from './lease-table.js';
 import { decodeMeta, encodeMeta } from './kv-records.js';
 import { readRange } from './kv-read.js';
 import { applyTxn } from './kv-txn.js';
@@ -30,8 +31,6 @@ import { validateKvCommand, validateRangeRequest } from './kv-validate.js';
 import { WriteContext } from './kv-write.js';
 
 export interface KvStoreOptions {
-  /** Whether a lease exists now (in the applied state); a put with a lease that does not fails ErrLeaseNotFound. Default: none does. */
-  readonly leaseExists?: (lease: number) => boolean;
   readonly limits?: Partial<KvLimits>;
 }
 
@@ -40,7 +39,9 @@ const FRESH_REVISION = 1;
 export class KvStore {
   private current = FRESH_REVISION;
   private compacted = 0;
-  private readonly leaseExists: (lease: number) => boolean;
+  /** The live leases (a put with a lease that is not among them fails ErrLeaseNotFound). */
+  readonly leases = new LeaseTable();
+  private readonly leaseExists = (lease: number): boolean => this.leases.has(lease);
   private readonly limits: KvLimits;
   private applying = false;
   /** Held while the backend is replaced (a snapshot install): reads wait, as they do for an apply. */
@@ -50,17 +51,17 @@ export class KvStore {
   private drainWaiters: (() => void)[] = [];
 
   constructor(options: KvStoreOptions = {}) {
-    this.leaseExists = options.leaseExists ?? (() => false);
     this.limits = { ...kvLimits, ...options.limits };
   }
 
-  /** Re-reads the revisions from the backend: at start, and after a snapshot replaced the backend. */
-  load(reader: StateReader): void {
+  /** Re-reads the revisions and the leases from the backend: at start, and after a snapshot replaced the backend. */
+  async load(reader: StateReader): Promise<void> {
     if (this.applying) throw new Error('KvStore.load() during an apply');
     const bytes = reader.get(META_KEY);
     const meta = bytes === undefined ? { revision: FRESH_REVISION, compactRevision: 0 } : decodeMeta(bytes);
     this.current = meta.revision;
     this.compacted = meta.compactRevision;
+    await this.leases.load(reader, this.limits.scanPageRows);
   }
 
   get revision(): number {
@@ -88,6 +89,15 @@ export class KvStore {
           return await this.txn(command.request, writer);
         case 'compact':
           return await this.compact(command.request, writer);
+        case 'leaseGrant': {
+          const refused = this.leases.grant(writer, command.request.id, command.request.ttl, this.limits.maxLeases);
+          return refused === null ? { revision: this.current, ok: true, response: { id: command.request.id, ttl: command.request.ttl } } : this.refuse(refused);
+        }
+        case 'leaseRevoke':
+          return await this.revokeLease(command.request.id, writer);
+        case 'leaseCheckpoint':
+          for (const { id, remainingMs } of command.request.checkpoints) this.leases.checkpoint(writer, id, remainingMs);
+          return { revision: this.current, ok: true, response: {} };
         default:
           throw new Error(`unknown key-value command ${(command as { type: unknown }).type as string}`);
       }
@@ -132,6 +142,17 @@ export class KvStore {
     }
   }
 
+  /** The keys attached to a lease now, in key order (a read: it waits at the gate). */
+  async attachedKeys(reader: StateReader, lease: number): Promise<Uint8Array[]> {
+    while (this.gateClosed) await this.gateOpened();
+    this.readsInFlight++;
+    try {
+      return await this.leases.attachedKeys(reader, lease, this.limits.scanPageRows);
+    } finally {
+      this.leave();
+    }
+  }
+
   /** A digest of the MVCC state at the current revision, equal on members that applied the same commands. */
   async hash(reader: StateReader): Promise<{ hash: number; revision: number; compactRevision: number }> {
     while (this.gateClosed) await this.gateOpened();
@@ -153,7 +174,7 @@ export class KvStore {
 
   private put(request: PutRequest, writer: StateWriter): KvResult {
     const lease = request.lease ?? 0;
-    if (lease !== 0 && !this.leaseExists(lease)) return this.refuse(new ConclaveError('ErrLeaseNotFound', `lease ${lease}`));
+    if (lease !== 0 && !this.leaseExists(lease)) return this.refuse(new ConclaveError('ErrLeaseNotFound'));
     const context = this.context(writer);
     const response = context.put(request);
     if (response instanceof ConclaveError) return this.refuse(response);
@@ -175,6 +196,20 @@ export class KvStore {
     if (response instanceof ConclaveError) return this.refuse(response);
     this.commit(context, writer);
     return { revision: this.current, ok: true, response };
+  }
+
+  /** Deletes the lease and every key attached to it, all in one revision (none if it had no keys). */
+  private async revokeLease(id: number, writer: StateWriter): Promise<KvResult> {
+    if (!this.leases.has(id)) return this.refuse(new ConclaveError('ErrLeaseNotFound'));
+    const keys = await this.leases.attachedKeys(writer, id, this.limits.scanPageRows);
+    const context = this.context(writer);
+    for (const key of keys) {
+      const deleted = context.deleteAttached(key, id);
+      if (!deleted) throw new Error(`lease ${id}: key ${keyName(key)} is attached to it, but its current record says otherwise`);
+    }
+    this.leases.remove(writer, id);
+    this.commit(context, writer);
+    return { revision: this.current, ok: true, response: {} };
   }
 
   private async compact(request: CompactionRequest, writer: StateWriter): Promise<KvResult> {

@@ -95,7 +95,7 @@ function checkPuts(reader: StateReader, request: TxnRequest, path: TxnPath, leas
     const put = op.requestPut;
     if ((put.ignoreValue === true || put.ignoreLease === true) && reader.get(currentKey(put.key)) === undefined) return new ConclaveError('ErrKeyNotFound');
     const lease = put.lease ?? 0;
-    if (lease !== 0 && !leaseExists(lease)) return new ConclaveError('ErrLeaseNotFound', `lease ${lease}`);
+    if (lease !== 0 && !leaseExists(lease)) return new ConclaveError('ErrLeaseNotFound');
     return null;
   });
 }

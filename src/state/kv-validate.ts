@@ -22,7 +22,34 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
       return checkTxn(command.request, limits, 0) ?? checkDuplicates(command.request);
     case 'compact':
       return count(command.request.revision, 'revision');
+    case 'leaseGrant':
+      return checkLeaseId(command.request.id) ?? checkTtl(command.request.ttl, limits);
+    case 'leaseRevoke':
+      return checkLeaseId(command.request.id);
+    case 'leaseCheckpoint': {
+      const { checkpoints } = command.request;
+      if (!Array.isArray(checkpoints) || checkpoints.length > limits.maxCheckpointsPerCommand) {
+        return new ConclaveError('ErrInvalidField', `a checkpoint of more than kvLimits.maxCheckpointsPerCommand (${limits.maxCheckpointsPerCommand}) leases`);
+      }
+      for (const checkpoint of checkpoints) {
+        const bad = checkLeaseId(checkpoint.id) ?? count(checkpoint.remainingMs, 'remainingMs');
+        if (bad !== null) return bad;
+      }
+      return null;
+    }
   }
+}
+
+/** A lease ID of a grant, revoke or keepalive: 1 to 2^53-1 (0 is "no lease"). */
+export function checkLeaseId(id: number): ConclaveError | null {
+  if (Number.isSafeInteger(id) && id > 0) return null;
+  return new ConclaveError('ErrInvalidField', `lease ID must be an integer from 1 to 2^53-1, got ${String(id)}`);
+}
+
+function checkTtl(ttl: number, limits: KvLimits): ConclaveError | null {
+  if (!Number.isSafeInteger(ttl) || ttl < 1) return new ConclaveError('ErrInvalidField', `lease TTL must be a positive integer of seconds, got ${String(ttl)}`);
+  if (ttl > limits.maxLeaseTtlSeconds) return new ConclaveError('ErrLeaseTTLTooLarge', `${ttl} s, the limit is kvLimits.maxLeaseTtlSeconds (${limits.maxLeaseTtlSeconds})`);
+  return null;
 }
 
 /** The checks on a range request served outside the log (and on one inside a txn). */

@@ -1,11 +1,12 @@
 // The writes of one command: every key it writes shares the command's revision, with increasing sub-revisions.
 // A put costs one point read (the key's current record) and three record writes (event, history, current; the
-// store adds the meta record once per command); prev_kv and ignore_value add the read of the old value.
+// store adds the meta record once per command); prev_kv and ignore_value add the read of the old value. A key
+// that joins or leaves a lease also writes or deletes its attachment record.
 
 import { ConclaveError } from '../protocol/errors.js';
 import type { DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse, RangeRequest, RangeResponse } from '../protocol/kv.js';
 import type { StateWriter } from './backend.js';
-import { currentKey, EMPTY, eventKey, historyKey, spanOf } from './kv-layout.js';
+import { attachmentKey, currentKey, EMPTY, eventKey, historyKey, spanOf } from './kv-layout.js';
 import { decodeCurrent, encodeCurrent, encodeHistoryPut, encodePutEvent, encodeTombstoneEvent, type VersionRef } from './kv-records.js';
 import { currentVersions, keyValueOf, readRange, valueOf } from './kv-read.js';
 
@@ -62,6 +63,11 @@ export class WriteContext {
     this.writer.put(eventKey(revision, sub), encodePutEvent(key, value, createRevision, version, lease, old?.modRevision ?? 0, old?.sub ?? 0));
     this.writer.put(historyKey(key, revision, sub), encodeHistoryPut(createRevision, version, lease));
     this.writer.put(recordKey, encodeCurrent(createRevision, revision, sub, version, lease));
+    const oldLease = old?.lease ?? 0;
+    if (oldLease !== lease) {
+      if (oldLease !== 0) this.writer.delete(attachmentKey(oldLease, key));
+      if (lease !== 0) this.writer.put(attachmentKey(lease, key), EMPTY);
+    }
     return prevKv === undefined ? {} : { prevKv };
   }
 
@@ -71,6 +77,16 @@ export class WriteContext {
     return found.then((refs) => this.deleteVersions(refs, request.prevKv === true));
   }
 
+  /** Deletes one key attached to `lease` (its revoke); false when the key's current record is not on that lease. */
+  deleteAttached(key: Uint8Array, lease: number): boolean {
+    const bytes = this.writer.get(currentKey(key));
+    if (bytes === undefined) return false;
+    const ref = decodeCurrent(key, bytes);
+    if (ref.lease !== lease) return false;
+    this.deleteVersions([ref], false);
+    return true;
+  }
+
   private deleteVersions(refs: readonly VersionRef[], prevKv: boolean): DeleteRangeResponse {
     const prevKvs = prevKv ? refs.map((ref) => keyValueOf(ref, valueOf(this.writer, ref))) : [];
     for (const ref of refs) {
@@ -78,6 +94,7 @@ export class WriteContext {
       this.writer.put(eventKey(this.revision, sub), encodeTombstoneEvent(ref.key, ref.modRevision, ref.sub));
       this.writer.put(historyKey(ref.key, this.revision, sub), EMPTY);
       this.writer.delete(currentKey(ref.key));
+      if (ref.lease !== 0) this.writer.delete(attachmentKey(ref.lease, ref.key));
     }
     return { deleted: refs.length, prevKvs };
   }

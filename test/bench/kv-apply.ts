@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'conclave-bench-kv-'));
 const storage = await NodeStorage.open({ dataDir: dir });
 try {
   const store = new KvStore();
-  store.load(storage.backend);
+  await store.load(storage.backend);
   const value = new Uint8Array(100).fill(7);
   const keys = Array.from({ length: 5000 }, (_, i) => Buffer.from(`key/${i}`));
   let applyMs = 0;

@@ -13,6 +13,9 @@ const nonEmptyBytes = fc.uint8Array({ minLength: 1, maxLength: 24 });
 export const count = fc.oneof(fc.constantFrom(0, 1, Number.MAX_SAFE_INTEGER), fc.nat({ max: 1000 }), fc.maxSafeNat());
 const positive = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
 
+/** A signed TTL: -1 (no such lease), 0, and any exact integer. */
+const signed = fc.oneof(fc.constantFrom(-1, 0, 1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER), fc.integer({ min: -1000, max: 1000 }), fc.maxSafeInteger());
+
 /** A 64-bit ID as 16 lowercase hex digits, the edges included. */
 export const hexId = fc
   .oneof(fc.constantFrom(0n, 1n, (1n << 64n) - 1n, 1n << 63n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }))
@@ -87,6 +90,11 @@ export const requests: { readonly [M in Method]: fc.Arbitrary<Requests[M]> } = {
   memberAdd: fc.record({ peerUrls, isLearner: fc.constant(true) }, { requiredKeys: ['peerUrls'] }),
   memberRemove: fc.record({ id: hexId }),
   memberPromote: fc.record({ id: hexId }),
+  leaseGrant: fc.record({ ttl: signed, id: positive }, { requiredKeys: ['ttl'] }),
+  leaseRevoke: fc.record({ id: count }),
+  leaseKeepAlive: fc.record({ id: count }),
+  leaseTimeToLive: fc.record({ id: count, keys: fc.constant(true) }, { requiredKeys: ['id'] }),
+  leaseLeases: fc.constant({}),
 };
 
 export const keyValue: fc.Arbitrary<KeyValue> = fc.record({ key: bytes(), createRevision: count, modRevision: count, version: count, value: bytes(64), lease: count });
@@ -138,6 +146,11 @@ export const responses: { readonly [M in Method]: fc.Arbitrary<Responses[M]> } =
   memberAdd: fc.record({ member, members }),
   memberRemove: fc.record({ members }),
   memberPromote: fc.record({ members }),
+  leaseGrant: fc.record({ id: count, ttl: signed }),
+  leaseRevoke: fc.constant({}),
+  leaseKeepAlive: fc.record({ id: count, ttl: signed }),
+  leaseTimeToLive: fc.record({ id: count, ttl: signed, grantedTtl: signed, keys: fc.array(bytes(), { maxLength: 3 }) }),
+  leaseLeases: fc.record({ leases: fc.array(fc.record({ id: count }), { maxLength: 3 }) }),
 };
 
 export const METHODS = Object.keys(requests) as Method[];

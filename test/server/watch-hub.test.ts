@@ -204,7 +204,7 @@ describe('WatchHub', () => {
     // Install the source's state in the target's backend, as a snapshot install does.
     for (const [key, value] of target.backend.dump()) target.backend.delete(bytes(key));
     for (const [key, value] of source.backend.dump()) target.backend.put(bytes(key), bytes(value));
-    target.harness.store.load(target.backend);
+    await target.harness.store.load(target.backend);
     target.hub.resync();
     await settle();
     expect(sink.lines()).toEqual(['PUT k1=v1@3', 'PUT k0=v2@4', 'PUT k1=v3@5', 'PUT k0=v4@6', 'PUT k1=v5@7']);

@@ -67,7 +67,16 @@ export class Harness {
     options: KvStoreOptions = {},
   ) {
     this.store = new KvStore(options);
-    this.store.load(backend);
+    this.loaded = this.store.load(backend);
+  }
+
+  /** Settles when the store has read its backend (at once for a fresh one). */
+  readonly loaded: Promise<void>;
+
+  /** Grants leases, for puts that attach keys to them. */
+  async grant(...ids: number[]): Promise<void> {
+    await this.loaded;
+    for (const id of ids) expectOk(await this.store.apply({ type: 'leaseGrant', request: { id, ttl: 60 } }, this.backend));
   }
 
   put(key: string, value: string, extra: Omit<PutRequest, 'key' | 'value'> = {}): Promise<KvResult> {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { index, term } from '../../src/raft/index.js';
 import { KvStore, type StateWriter } from '../../src/state/index.js';
 import type { NodeStorage } from '../../src/storage/index.js';
-import { leaseExists, resolveCommand, resolveRead, step, toKvCommand, toRangeRequest } from './arbitraries.js';
+import { LIVE_LEASE, resolveCommand, resolveRead, step, toKvCommand, toRangeRequest } from './arbitraries.js';
 import { bytes, Harness, showRange, showResult } from './helpers.js';
 import { latin1, MemoryBackend } from './memory-backend.js';
 import { entry, hardState, openStorage, ready, removeTempDirs, tempDir, withTempDir } from '../storage/helpers.js';
@@ -38,7 +38,7 @@ describe('on the real backend', () => {
     const reopened = await openStorage(dataDir);
     try {
       const store = new KvStore();
-      store.load(reopened.backend);
+      await store.load(reopened.backend);
       expect([store.revision, store.compactRevision]).toEqual([5, 3]);
       const { response } = await store.range({ key: bytes('\0'), rangeEnd: bytes('\0') }, reopened.backend);
       expect(showRange(response).kvs).toEqual([{ key: 'a', value: '3', createRevision: 2, modRevision: 4, version: 2, lease: 0 }]);
@@ -57,9 +57,12 @@ describe('on the real backend', () => {
           const storage = await openStorage(dataDir);
           try {
             const memory = new MemoryBackend();
-            const stores = [new KvStore({ leaseExists, limits: { scanPageRows: 2 } }), new KvStore({ leaseExists, limits: { scanPageRows: 3 } })] as const;
+            const stores = [new KvStore({ limits: { scanPageRows: 2 } }), new KvStore({ limits: { scanPageRows: 3 } })] as const;
             const backends: [StateWriter, StateWriter] = [memory, storage.backend];
-            stores.forEach((store, i) => store.load(backends[i] as StateWriter));
+            for (const [i, store] of stores.entries()) {
+              await store.load(backends[i] as StateWriter);
+              await store.apply({ type: 'leaseGrant', request: { id: LIVE_LEASE, ttl: 60 } }, backends[i] as StateWriter);
+            }
             for (const [index, next] of steps.entries()) {
               if ('command' in next) {
                 const command = toKvCommand(resolveCommand(next.command, stores[0].revision));

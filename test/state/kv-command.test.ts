@@ -39,11 +39,18 @@ function canonical(command: KvCommand): KvCommand {
       return { type: 'txn', request: txn(command.request) };
     case 'compact':
       return { type: 'compact', request: command.request.physical === true ? { revision: command.request.revision, physical: true } : { revision: command.request.revision } };
+    default:
+      return command;
   }
 }
 
-// The model's commands, plus the fields it does not use (serializable, physical, explicit defaults).
+const leaseId = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+
+// The model's commands, plus the fields it does not use (serializable, physical, explicit defaults), and leases.
 const anyCommand: fc.Arbitrary<KvCommand> = fc.oneof(
+  fc.record({ type: fc.constant('leaseGrant' as const), request: fc.record({ id: leaseId, ttl: fc.integer({ min: 1, max: kvLimits.maxLeaseTtlSeconds }) }) }),
+  fc.record({ type: fc.constant('leaseRevoke' as const), request: fc.record({ id: leaseId }) }),
+  fc.record({ type: fc.constant('leaseCheckpoint' as const), request: fc.record({ checkpoints: fc.array(fc.record({ id: leaseId, remainingMs: fc.maxSafeNat() }), { maxLength: 20 }) }) }),
   command.map((c) => toKvCommand(resolveCommand(c, 1000))),
   fc.record({ type: fc.constant('compact' as const), request: fc.record({ revision: fc.maxSafeNat(), physical: fc.boolean() }) }),
   fc.record({

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KvStore } from '../../src/state/index.js';
-import { leaseExists, resolveCommand, resolveRead, step, toKvCommand, toRangeRequest, type Step } from './arbitraries.js';
+import { LIVE_LEASE, leaseExists, resolveCommand, resolveRead, step, toKvCommand, toRangeRequest, type Step } from './arbitraries.js';
 import { showRange, showResult } from './helpers.js';
 import { MemoryBackend } from './memory-backend.js';
 import { Model, type MRange } from './model.js';
@@ -22,8 +22,9 @@ async function storeRead(store: KvStore, backend: MemoryBackend, request: MRange
 
 async function run(steps: readonly Step[], pageRows: number): Promise<void> {
   const backend = new MemoryBackend();
-  const store = new KvStore({ leaseExists, limits: { scanPageRows: pageRows } });
-  store.load(backend);
+  const store = new KvStore({ limits: { scanPageRows: pageRows } });
+  await store.load(backend);
+  await store.apply({ type: 'leaseGrant', request: { id: LIVE_LEASE, ttl: 60 } }, backend);
   const model = new Model(leaseExists);
   for (const [index, next] of steps.entries()) {
     if ('command' in next) {
@@ -47,9 +48,10 @@ async function run(steps: readonly Step[], pageRows: number): Promise<void> {
     expect(await storeRead(store, backend, all), `all keys at ${revision}`).toEqual(model.range(all));
   }
   // A store loaded from the same backend continues where this one is.
-  const reloaded = new KvStore({ leaseExists });
-  reloaded.load(backend);
+  const reloaded = new KvStore();
+  await reloaded.load(backend);
   expect([reloaded.revision, reloaded.compactRevision]).toEqual([store.revision, store.compactRevision]);
+  expect([...reloaded.leases.all()]).toEqual([...store.leases.all()]);
 }
 
 describe('the store against the reference model', () => {

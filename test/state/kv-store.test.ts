@@ -40,7 +40,7 @@ describe('revisions', () => {
     await kv.put('b', '1');
     await kv.compact(3);
     const again = new KvStore();
-    again.load(backend);
+    await again.load(backend);
     expect(again.revision).toBe(4);
     expect(again.compactRevision).toBe(3);
     const { response } = await again.range({ key: bytes('a'), revision: 3 }, backend);
@@ -100,7 +100,8 @@ describe('put', () => {
   });
 
   it('keeps the value with ignoreValue and the lease with ignoreLease, which need the key to exist', async () => {
-    const kv = new Harness(new MemoryBackend(), { leaseExists: (lease) => lease === 7 || lease === 8 });
+    const kv = new Harness();
+    await kv.grant(7, 8);
     expect(await kv.put('k', '', { ignoreValue: true })).toMatchObject({ ok: false, error: { code: 'ErrKeyNotFound' } });
     expect(await kv.put('k', 'v', { ignoreLease: true })).toMatchObject({ ok: false, error: { code: 'ErrKeyNotFound' } });
     await kv.put('k', 'v1', { lease: 7 });

@@ -21,7 +21,8 @@ async function succeeds(kv: Harness, ...compare: Compare[]): Promise<boolean> {
 
 describe('compares', () => {
   it('on version, create, mod, lease and value, with each result', async () => {
-    const kv = new Harness(new MemoryBackend(), { leaseExists: () => true });
+    const kv = new Harness();
+    await kv.grant(5);
     await kv.put('k', 'mid', { lease: 5 }); // 2
     await kv.put('k', 'mid', { lease: 5 }); // 3: version 2
     expect(await succeeds(kv, cmp('k', { target: 'version', result: 'equal', version: 2 }))).toBe(true);
@@ -142,7 +143,8 @@ describe('branches and responses', () => {
 
 describe('checks before a txn runs', () => {
   it('fail the whole txn with nothing written: ignore_value on a missing key, a lease that does not exist, a range revision out of reach', async () => {
-    const kv = new Harness(new MemoryBackend(), { leaseExists: (lease) => lease === 1 });
+    const kv = new Harness();
+    await kv.grant(1);
     await kv.put('a', '1'); // 2
     await kv.put('a', '2'); // 3
     await kv.compact(3);

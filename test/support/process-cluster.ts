@@ -44,6 +44,10 @@ export interface ProcessClusterOptions {
   readonly electionTimeoutMs?: number;
   readonly extraFlags?: readonly string[];
   readonly logLevel?: string;
+  /** Node flags of the member processes (before the script), e.g. `--import` of a test-only preload. */
+  readonly nodeArgs?: readonly string[];
+  /** Environment of the member processes, added to this one's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ProcessCluster {
@@ -97,6 +101,7 @@ export class ProcessCluster {
     const child = spawn(
       process.execPath,
       [
+        ...(this.options.nodeArgs ?? []),
         serverBin(),
         `--name=${member.name}`,
         `--data-dir=${member.dataDir}`,
@@ -109,7 +114,7 @@ export class ProcessCluster {
         '--initial-cluster-token=test-cluster',
         ...this.flags,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env } },
     );
     member.process = child;
     const append = (chunk: Buffer) => {
