@@ -44,6 +44,8 @@ export class KvStore {
   private readonly leaseExists = (lease: number): boolean => this.leases.has(lease);
   private readonly limits: KvLimits;
   private applying = false;
+  /** Set while load() reads the backend: an apply then would be overwritten by what it read before. */
+  private loading = false;
   /** Held while the backend is replaced (a snapshot install): reads wait, as they do for an apply. */
   private replacing = false;
   private gateWaiters: (() => void)[] = [];
@@ -56,12 +58,17 @@ export class KvStore {
 
   /** Re-reads the revisions and the leases from the backend: at start, and after a snapshot replaced the backend. */
   async load(reader: StateReader): Promise<void> {
-    if (this.applying) throw new Error('KvStore.load() during an apply');
-    const bytes = reader.get(META_KEY);
-    const meta = bytes === undefined ? { revision: FRESH_REVISION, compactRevision: 0 } : decodeMeta(bytes);
-    this.current = meta.revision;
-    this.compacted = meta.compactRevision;
-    await this.leases.load(reader, this.limits.scanPageRows);
+    if (this.applying || this.loading) throw new Error('KvStore.load() during an apply or another load');
+    this.loading = true;
+    try {
+      const bytes = reader.get(META_KEY);
+      const meta = bytes === undefined ? { revision: FRESH_REVISION, compactRevision: 0 } : decodeMeta(bytes);
+      this.current = meta.revision;
+      this.compacted = meta.compactRevision;
+      await this.leases.load(reader, this.limits.scanPageRows);
+    } finally {
+      this.loading = false;
+    }
   }
 
   get revision(): number {
@@ -76,6 +83,7 @@ export class KvStore {
   async apply(command: KvCommand, writer: StateWriter): Promise<KvResult> {
     if (this.applying) throw new Error('KvStore.apply() while another apply is in progress: commands apply one at a time, in log order');
     if (this.replacing) throw new Error('KvStore.apply() while the backend is being replaced');
+    if (this.loading) throw new Error('KvStore.apply() while the store loads');
     const invalid = validateKvCommand(command, this.limits);
     if (invalid !== null) return this.refuse(invalid);
     this.applying = true;

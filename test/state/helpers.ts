@@ -79,24 +79,29 @@ export class Harness {
     for (const id of ids) expectOk(await this.store.apply({ type: 'leaseGrant', request: { id, ttl: 60 } }, this.backend));
   }
 
-  put(key: string, value: string, extra: Omit<PutRequest, 'key' | 'value'> = {}): Promise<KvResult> {
+  async put(key: string, value: string, extra: Omit<PutRequest, 'key' | 'value'> = {}): Promise<KvResult> {
+    await this.loaded;
     return this.store.apply({ type: 'put', request: { key: bytes(key), value: bytes(value), ...extra } }, this.backend);
   }
 
-  del(key: string, rangeEnd?: string, prevKv = false): Promise<KvResult> {
+  async del(key: string, rangeEnd?: string, prevKv = false): Promise<KvResult> {
+    await this.loaded;
     const op = opDelete(key, rangeEnd, prevKv) as { requestDeleteRange: never };
     return this.store.apply({ type: 'deleteRange', request: op.requestDeleteRange }, this.backend);
   }
 
-  txn(request: TxnRequest): Promise<KvResult> {
+  async txn(request: TxnRequest): Promise<KvResult> {
+    await this.loaded;
     return this.store.apply({ type: 'txn', request }, this.backend);
   }
 
-  compact(revision: number): Promise<KvResult> {
+  async compact(revision: number): Promise<KvResult> {
+    await this.loaded;
     return this.store.apply({ type: 'compact', request: { revision } }, this.backend);
   }
 
   async get(key: string, options: RangeOptions = {}): Promise<ReturnType<typeof showRange> & { revision: number }> {
+    await this.loaded;
     const { revision, response } = await this.store.range(range(key, options), this.backend);
     return { revision, ...showRange(response) };
   }
