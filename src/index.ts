@@ -4,3 +4,4 @@ export { startNode, type ConclaveNode, type NodeOptions } from './server/embed.j
 export { ConclaveError, type ErrorCode } from './protocol/errors.js';
 export type * from './protocol/kv.js';
 export type * from './protocol/cluster.js';
+export type * from './protocol/lease.js';

@@ -176,4 +176,8 @@ export const clientLimits = {
   maxSocketsPerEndpoint: 64,
   /** Times in a row a watch may fail to reopen its stream (backing off up to 2 s between tries) before it ends with ErrUnreachable. */
   maxWatchReconnects: 60,
+  /** Shortest time between two renewals of a kept lease (renewals go every TTL/3, as etcd's client sends them). */
+  minKeepAliveIntervalMs: 500,
+  /** Time between tries of a renewal that failed (until one goes through, or the lease's TTL has passed). */
+  keepAliveRetryMs: 500,
 } as const;

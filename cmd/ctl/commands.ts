@@ -7,6 +7,7 @@ import { argsOf } from './args.js';
 import { CtlContext, CtlError, type CtlCommand, type CtlOptions } from './context.js';
 import { endpointCommands } from './endpoint.js';
 import { kvCommands } from './kv.js';
+import { leaseCommands } from './lease.js';
 import { memberCommands } from './member.js';
 import { txnCommand } from './txn.js';
 import { watchCommand } from './watch.js';
@@ -19,6 +20,7 @@ interface CtlGroup {
 
 const TOP_LEVEL: readonly CtlCommand[] = [...kvCommands, txnCommand, watchCommand];
 const GROUPS: readonly CtlGroup[] = [
+  { name: 'lease', describe: 'Lease related commands', commands: leaseCommands },
   { name: 'member', describe: 'Membership related commands', commands: memberCommands },
   { name: 'endpoint', describe: 'Endpoint related commands', commands: endpointCommands },
 ];

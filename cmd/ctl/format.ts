@@ -65,6 +65,11 @@ export function paddedHexId(id: string): string {
 }
 
 /** A 16-hex-digit ID as the decimal uint64 that etcdctl's JSON and fields printers show. */
+/** A lease ID as etcdctl prints it (%016x). */
+export function leaseHex(id: number): string {
+  return id.toString(16).padStart(16, '0');
+}
+
 export function decimalId(id: string): bigint {
   return BigInt(`0x${id === '' ? '0' : id}`);
 }

@@ -127,6 +127,11 @@ export function endpointHealthJson(list: readonly EndpointHealth[]): GoValue {
   return list.map((entry) => ({ endpoint: entry.endpoint, health: entry.health, took: entry.took, error: entry.error === '' ? undefined : entry.error }));
 }
 
+/** clientv3's lease responses embed the header: its fields sit beside the response's own. */
+function embeddedHeader(header: ResponseHeader): { readonly [key: string]: GoValue } {
+  return headerJson(header) as { readonly [key: string]: GoValue };
+}
+
 export function jsonPrinter(output: Output): Printer {
   const print = (value: GoValue) => output.out(`${goJson(value)}\n`);
   return {
@@ -138,6 +143,12 @@ export function jsonPrinter(output: Output): Printer {
     memberAdd: ({ header, response }) => print(memberAddJson(header, response)),
     memberRemove: (_id, { header, response }) => print(memberListJson(header, response)),
     memberPromote: (_id, { header, response }) => print(memberListJson(header, response)),
+    leaseGrant: ({ header, response }) => print({ ...embeddedHeader(header), ID: response.id, TTL: response.ttl, Error: '' }),
+    leaseRevoke: (_id, { header }) => print({ header: headerJson(header) }),
+    leaseKeepAlive: ({ header, response }) => print({ ...embeddedHeader(header), ID: response.id, TTL: response.ttl }),
+    leaseTimeToLive: ({ header, response }) =>
+      print({ ...embeddedHeader(header), id: response.id, ttl: response.ttl, 'granted-ttl': response.grantedTtl, keys: response.keys.length === 0 ? undefined : response.keys.map((key) => Buffer.from(key).toString('base64')) }),
+    leaseList: ({ header, response }) => print({ ...embeddedHeader(header), leases: response.leases.map((lease) => ({ id: lease.id })) }),
     endpointStatus: (list) => print(endpointStatusJson(list)),
     endpointHealth: (list) => print(endpointHealthJson(list)),
   };

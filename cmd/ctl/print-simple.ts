@@ -1,7 +1,7 @@
 // -w simple, etcdctl's default: a key and its value on a line each, counts, SUCCESS/FAILURE, comma-separated rows.
 
 import type { KeyValue, ResponseHeader, ResponseOp } from '../../src/protocol/kv.js';
-import { bytesToText, hexEscaped, paddedHexId } from './format.js';
+import { bytesToText, hexEscaped, leaseHex, paddedHexId } from './format.js';
 import type { Output, Printer, PrinterOptions } from './printer.js';
 import { endpointStatusRows, memberRows, type Rows } from './rows.js';
 
@@ -35,6 +35,21 @@ export function simplePrinter(output: Output, options: PrinterOptions): Printer 
     },
     memberRemove: (id, { header }) => output.out(`Member ${paddedHexId(id)} removed from cluster ${paddedHexId(header.clusterId)}\n`),
     memberPromote: (id, { header }) => output.out(`Member ${paddedHexId(id)} promoted in cluster ${paddedHexId(header.clusterId)}\n`),
+    leaseGrant: ({ response }) => output.out(`lease ${leaseHex(response.id)} granted with TTL(${response.ttl}s)\n`),
+    leaseRevoke: (id) => output.out(`lease ${leaseHex(id)} revoked\n`),
+    leaseKeepAlive: ({ response }) => output.out(`lease ${leaseHex(response.id)} keepalived with TTL(${response.ttl})\n`),
+    leaseTimeToLive: ({ response }, withKeys) => {
+      if (response.ttl === -1) {
+        output.out(`lease ${leaseHex(response.id)} already expired\n`);
+        return;
+      }
+      const keys = withKeys ? `, attached keys([${response.keys.map(text).join(' ')}])` : '';
+      output.out(`lease ${leaseHex(response.id)} granted with TTL(${response.grantedTtl}s), remaining(${response.ttl}s)${keys}\n`);
+    },
+    leaseList: ({ response }) => {
+      output.out(`found ${response.leases.length} leases\n`);
+      for (const lease of response.leases) output.out(`${leaseHex(lease.id)}\n`);
+    },
     endpointStatus: (list) => lines(endpointStatusRows(list)),
     endpointHealth: (list) => {
       for (const entry of list) {

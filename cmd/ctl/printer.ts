@@ -28,6 +28,11 @@ export interface Printer {
   readonly memberAdd?: (result: Result<'memberAdd'>) => void;
   readonly memberRemove?: (id: string, result: Result<'memberRemove'>) => void;
   readonly memberPromote?: (id: string, result: Result<'memberPromote'>) => void;
+  readonly leaseGrant?: (result: Result<'leaseGrant'>) => void;
+  readonly leaseRevoke?: (id: number, result: Result<'leaseRevoke'>) => void;
+  readonly leaseKeepAlive?: (result: Result<'leaseKeepAlive'>) => void;
+  readonly leaseTimeToLive?: (result: Result<'leaseTimeToLive'>, withKeys: boolean) => void;
+  readonly leaseList?: (result: Result<'leaseLeases'>) => void;
   readonly endpointStatus?: (list: readonly EndpointStatus[]) => void;
   readonly endpointHealth?: (list: readonly EndpointHealth[]) => void;
 }

@@ -12,6 +12,7 @@ import type { RangeRequest, RequestOp, ResponseHeader, TxnRequest } from '../pro
 import { clientLimits } from '../limits.js';
 import { Agents, attempt, type Attempt } from './http.js';
 import { keyRange, toBytes, type Bytes, type RangeShape } from './keys.js';
+import { KeptLease } from './lease.js';
 import { watchStream, type WatchBatch, type WatchOptions } from './watch.js';
 
 export interface ClientOptions {
@@ -63,6 +64,10 @@ export function isReadOnly<M extends Method>(method: M, request: Requests[M]): b
     case 'range':
     case 'status':
     case 'memberList':
+    // Renewing a lease twice is renewing it once.
+    case 'leaseKeepAlive':
+    case 'leaseTimeToLive':
+    case 'leaseLeases':
       return true;
     case 'txn':
       return isReadOnlyTxn(request as TxnRequest);
@@ -169,6 +174,43 @@ export class Client {
 
   memberPromote(id: string): Promise<Result<'memberPromote'>> {
     return this.call('memberPromote', { id });
+  }
+
+  /** Grants a lease of `ttlSeconds` (raised to the cluster's minimum); `id` 0 lets the cluster choose it. */
+  leaseGrant(ttlSeconds: number, id = 0): Promise<Result<'leaseGrant'>> {
+    return this.call('leaseGrant', id === 0 ? { ttl: ttlSeconds } : { ttl: ttlSeconds, id });
+  }
+
+  /** Revokes a lease: its keys are deleted, in one revision. */
+  leaseRevoke(id: number): Promise<Result<'leaseRevoke'>> {
+    return this.call('leaseRevoke', { id });
+  }
+
+  /** Renews a lease once; the answer's TTL is 0 when the lease does not exist. */
+  leaseKeepAliveOnce(id: number): Promise<Result<'leaseKeepAlive'>> {
+    return this.call('leaseKeepAlive', { id });
+  }
+
+  /** Seconds a lease has left (-1 when it does not exist), and its keys with `keys`. */
+  leaseTimeToLive(id: number, keys = false): Promise<Result<'leaseTimeToLive'>> {
+    return this.call('leaseTimeToLive', keys ? { id, keys } : { id });
+  }
+
+  leaseLeases(): Promise<Result<'leaseLeases'>> {
+    return this.call('leaseLeases', {});
+  }
+
+  /**
+   * Grants a lease and keeps it alive (a renewal every TTL/3) until close() or revoke(); it emits `lost` once it
+   * is gone or can no longer be known to live (see lease.ts).
+   */
+  async lease(ttlSeconds: number, options: { id?: number } = {}): Promise<KeptLease> {
+    const sentAt = performance.now();
+    const { response } = await this.leaseGrant(ttlSeconds, options.id ?? 0);
+    return new KeptLease(response.id, response.ttl, {
+      keepAliveOnce: async (id) => (await this.leaseKeepAliveOnce(id)).response.ttl,
+      revoke: (id) => this.leaseRevoke(id),
+    }, sentAt);
   }
 
   /** The status of one member, asked of that member only. */

@@ -76,7 +76,8 @@ import {
   encodeLeaseTtlResponse,
 } from './json-lease.js';
 import { JsonWriter } from './json-scalars.js';
-import { describeJson, ENCODING_REQUEST, ENCODING_RESPONSE, encodingError, FieldReader, type EncodeContext, type Json, type JsonObject } from './json-value.js';
+import { decodeError } from './json-errors.js';
+import { describeJson, isJsonObject, ENCODING_REQUEST, ENCODING_RESPONSE, encodingError, FieldReader, type EncodeContext, type Json, type JsonObject } from './json-value.js';
 import { ConclaveError } from './errors.js';
 
 export type { Json } from './json-value.js';
@@ -86,6 +87,8 @@ export { decodeError, encodeError, parseJsonBody } from './json-errors.js';
 interface MethodCodec<Request, Response> {
   /** The response's proto message, for error details. */
   readonly response: string;
+  /** A streaming call of etcd's gateway: each answer comes as `{"result": response}` (or `{"error": ...}`). */
+  readonly streamed?: true;
   readonly decodeRequest: (body: unknown, path: string) => Request;
   readonly encodeRequest: (request: Request, path: string, context: EncodeContext) => JsonObject;
   /** Writes the response's fields after the header; `revision` goes into the headers of nested responses. */
@@ -182,6 +185,7 @@ const CODECS: Codecs = {
   },
   leaseKeepAlive: {
     response: 'LeaseKeepAliveResponse',
+    streamed: true,
     decodeRequest: (body, path) => decodeLeaseIdRequest(body, path, 'LeaseKeepAliveRequest'),
     encodeRequest: encodeLeaseIdRequest,
     encodeResponse: encodeLeaseTtlResponse,
@@ -229,6 +233,10 @@ export function encodeResponse<M extends Method>(method: M, header: ResponseHead
 
 export function decodeResponse<M extends Method>(method: M, body: unknown): { header: ResponseHeader; response: Responses[M] } {
   const codec = codecOf(method);
+  if (codec.streamed === true && isJsonObject(body)) {
+    if (body['error'] !== undefined) throw decodeError(200, body['error']);
+    body = body['result'];
+  }
   const reader = FieldReader.of(body, '', false, codec.response);
   const header = decodeHeader(reader.read('header'));
   return { header, response: codec.decodeResponse(reader) };

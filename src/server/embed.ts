@@ -5,6 +5,7 @@ import type { Method, Requests, Responses } from '../protocol/api.js';
 import type { MemberListResponse, StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { DeleteRangeResponse, KeyValue, PutResponse, RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse } from '../protocol/kv.js';
+import type { LeaseGrantResponse, LeaseTimeToLiveResponse } from '../protocol/lease.js';
 import type { WatchCreateRequest } from '../protocol/watch.js';
 import { handlers } from './api.js';
 import { localWatch, type LocalWatchBatch } from './local-watch.js';
@@ -55,6 +56,15 @@ export interface ConclaveNode {
    * events as the member applies them. Break out of the loop, or abort `signal`, to end it.
    */
   watch(key: Bytes, options?: Omit<WatchCreateRequest, 'key' | 'rangeEnd' | 'watchId' | 'fragment'> & { rangeEnd?: Bytes; signal?: AbortSignal }): AsyncGenerator<LocalWatchBatch>;
+  /** Leases: grant (TTL in seconds, raised to the cluster's minimum), revoke, one renewal, time to live, list. */
+  readonly lease: {
+    grant(ttlSeconds: number, options?: { id?: number }): Promise<LeaseGrantResponse>;
+    revoke(id: number): Promise<void>;
+    /** The renewed TTL, 0 when the lease does not exist. */
+    keepAliveOnce(id: number): Promise<number>;
+    timeToLive(id: number, options?: { keys?: boolean }): Promise<LeaseTimeToLiveResponse>;
+    list(): Promise<readonly number[]>;
+  };
   /** Resolves when the member stopped (close(), an unrecoverable error, or removal from the cluster). */
   readonly stopped: Promise<{ readonly error: Error | null; readonly removed: boolean }>;
   close(): Promise<void>;
@@ -130,6 +140,15 @@ function handleOf(server: RunningServer): ConclaveNode {
     watch(key, options = {}) {
       const { rangeEnd, signal, ...rest } = options;
       return localWatch(member, { ...rest, key: bytes(key), ...(rangeEnd === undefined ? {} : { rangeEnd: bytes(rangeEnd) }) }, signal);
+    },
+    lease: {
+      grant: async (ttl, options = {}) => (await call('leaseGrant', options.id === undefined ? { ttl } : { ttl, id: options.id })).response,
+      revoke: async (id) => {
+        await call('leaseRevoke', { id });
+      },
+      keepAliveOnce: async (id) => (await call('leaseKeepAlive', { id })).response.ttl,
+      timeToLive: async (id, options = {}) => (await call('leaseTimeToLive', { id, keys: options.keys === true })).response,
+      list: async () => (await call('leaseLeases', {})).response.leases.map((lease) => lease.id),
     },
     stopped: server.stopped,
     close: () => server.close(),

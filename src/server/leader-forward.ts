@@ -4,7 +4,7 @@
 
 import { Agent, request as httpRequest } from 'node:http';
 import { serverLimits } from '../limits.js';
-import { LEASE_KEEPALIVE_PATH, METHOD_PATHS, type Method, type Requests, type Responses } from '../protocol/api.js';
+import { METHOD_PATHS, type Method, type Requests, type Responses } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import { decodeError, decodeResponse, encodeRequest, parseJsonBody } from '../protocol/json.js';
@@ -36,11 +36,5 @@ export async function forwardToLeader<M extends Method>(leaderUrl: string, metho
   });
   const parsed = parseJsonBody(text);
   if (status !== 200) throw decodeError(status, parsed);
-  // The keepalive path streams: one `{"result":...}` (or `{"error":...}`) line per request.
-  if (path === LEASE_KEEPALIVE_PATH) {
-    const line = parsed as { result?: unknown; error?: unknown };
-    if (line.error !== undefined) throw decodeError(500, line.error);
-    return decodeResponse(method, line.result);
-  }
   return decodeResponse(method, parsed);
 }
