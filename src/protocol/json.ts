@@ -87,7 +87,7 @@ export { decodeError, encodeError, parseJsonBody } from './json-errors.js';
 interface MethodCodec<Request, Response> {
   /** The response's proto message, for error details. */
   readonly response: string;
-  /** A streaming call of etcd's gateway: each answer comes as `{"result": response}` (or `{"error": ...}`). */
+  /** A streaming call of etcd's gateway: each answer comes as `{"result": response}` (or `{"error": ...}`); the bare response is read too. */
   readonly streamed?: true;
   readonly decodeRequest: (body: unknown, path: string) => Request;
   readonly encodeRequest: (request: Request, path: string, context: EncodeContext) => JsonObject;
@@ -233,7 +233,7 @@ export function encodeResponse<M extends Method>(method: M, header: ResponseHead
 
 export function decodeResponse<M extends Method>(method: M, body: unknown): { header: ResponseHeader; response: Responses[M] } {
   const codec = codecOf(method);
-  if (codec.streamed === true && isJsonObject(body)) {
+  if (codec.streamed === true && isJsonObject(body) && (Object.hasOwn(body, 'result') || Object.hasOwn(body, 'error'))) {
     if (body['error'] !== undefined) throw decodeError(200, body['error']);
     body = body['result'];
   }
