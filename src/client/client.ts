@@ -301,8 +301,9 @@ export class Client {
     this.#agents.destroy();
   }
 
-  /** The member list and the leader, from the first of `endpoints` that gives both. */
+  /** The member list and the leader, from the first of `endpoints` that knows the leader (or the first that answers). */
   async #fetchTopology(endpoints: readonly string[]): Promise<Topology | null> {
+    let withoutLeader: Topology | null = null;
     for (const endpoint of endpoints) {
       try {
         const pinned = { readOnly: true, toLeader: false, endpoint, method: 'POST', accept: (status: number) => status === 200 } as const;
@@ -312,12 +313,15 @@ export class Client {
         const { header, response } = decodeResponse('status', status.value);
         const urlsOf = (member: Member | undefined) => (member?.clientUrls ?? []).flatMap((url) => (URL.canParse(url) ? [normalizeEndpoint(url)] : []));
         const leader = urlsOf(members.find((member) => member.id === response.leader))[0] ?? null;
-        return { endpoints: members.flatMap((member) => urlsOf(member)), leaderEndpoint: leader, term: Math.max(header.raftTerm, response.raftTerm) };
+        const topology = { endpoints: members.flatMap((member) => urlsOf(member)), leaderEndpoint: leader, term: Math.max(header.raftTerm, response.raftTerm) };
+        // A member that does not know the leader (restarting, or cut off) may be alone in that: ask the next.
+        if (leader !== null) return topology;
+        withoutLeader ??= topology;
       } catch {
         continue;
       }
     }
-    return null;
+    return withoutLeader;
   }
 
   async #exchange(exchange: Exchange): Promise<Answer> {

@@ -99,7 +99,7 @@ export const ERRORS = {
   // The client side: no member could be reached.
   ErrUnreachable: { grpc: GRPC.unavailable, message: 'no endpoint could be reached' },
   ErrResponseTooLarge: { grpc: GRPC.resourceExhausted, message: 'response is larger than the client accepts' },
-  ErrCanceled: { grpc: GRPC.cancelled, message: 'context canceled' },
+  ErrCanceled: { grpc: GRPC.cancelled, message: 'request canceled by the client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

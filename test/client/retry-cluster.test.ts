@@ -120,7 +120,7 @@ describe('request IDs on a real cluster', () => {
 
   it('connect() learns every member and the leader from one endpoint', async () => {
     // The member the test before restarted may still be starting.
-    await eventually('all three members answer', async () => ((await Promise.all(cluster.endpoints.map(statusOf))).every((s) => s !== null) ? true : null), 15_000);
+    await eventually('all three members know the leader', async () => ((await Promise.all(cluster.endpoints.map(statusOf))).every((s) => s !== null && s.leader !== '0') ? true : null), 15_000);
     const leaderUrl = await waitForLeader(cluster.endpoints, 10_000);
     const client = await connect({ endpoints: [cluster.endpoints[2]!] });
     try {
