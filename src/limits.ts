@@ -86,6 +86,25 @@ export const kvLimits = {
 
 export type KvLimits = { readonly [Name in keyof typeof kvLimits]: number };
 
+/**
+ * Bounds of the deduplication of client request IDs (src/state/dedup.ts): a write that carries a client's request
+ * ID is applied once; a second entry with the same ID, while the first one's record is kept, answers the first
+ * one's result. Records are kept for the most recent IDs, by log order, within both bounds below (see
+ * docs/architecture.md for the window and what a retry older than it gets).
+ */
+export const dedupLimits = {
+  /** Longest client request ID, in characters (of A-Z a-z 0-9 . _ : -). */
+  maxRequestIdBytes: 64,
+  /** Client request IDs remembered at once; the oldest is forgotten when a new one would exceed it. */
+  maxKeptRequests: 100_000,
+  /** Bytes of the kept records (IDs and results) at once; the oldest are forgotten beyond it. */
+  maxKeptBytes: 32 * 1024 * 1024,
+  /** Largest result kept whole; a larger one keeps only its revision, and a duplicate gets ErrResultNotKept. */
+  maxKeptResultBytes: 16 * 1024,
+} as const;
+
+export type DedupLimits = { readonly [Name in keyof typeof dedupLimits]: number };
+
 /** Bounds of the peer transport (src/transport). */
 export const transportLimits = {
   /** Messages queued for one peer before new ones are dropped (Raft resends what matters). */
@@ -180,4 +199,15 @@ export const clientLimits = {
   minKeepAliveIntervalMs: 500,
   /** Time between tries of a renewal that failed (until one goes through, or the lease's TTL has passed). */
   keepAliveRetryMs: 500,
+  /**
+   * Times a write whose outcome is unknown (sent, then no answer) is sent again, with the same request ID, before
+   * the client gives up with ErrTimeout; the member deduplicates the ID, so it applies at most once.
+   */
+  maxWriteRetries: 3,
+  /** Time between refreshes of the member list and the leader (also refreshed at once when a request fails). */
+  memberRefreshMs: 30_000,
+  /** Shortest time between two refreshes of the member list, so that failing requests do not flood the cluster with them. */
+  minMemberRefreshMs: 500,
+  /** Client URLs learned from the member list that the client keeps (beyond it, the rest are ignored). */
+  maxDiscoveredEndpoints: 32,
 } as const;

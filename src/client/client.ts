@@ -1,18 +1,28 @@
 // The typed client of the JSON gateway: one method per API call, over keep-alive HTTP, failing over between
-// endpoints as etcd's clientv3 does. A request goes to the next endpoint when the current one cannot be reached
-// (nothing was sent) or answers that it cannot serve (no leader, stopping, unhealthy, leader changed: nothing
-// was applied). A write whose outcome is unknown (sent, then the connection or the time ran out) is never sent
-// again, since a retried put could apply twice: it fails with ErrTimeout. Reads have no such risk and move on.
+// endpoints as etcd's clientv3 does, and (with `discover`, which connect() turns on) learning the members from the
+// endpoints it was given and sending writes and linearizable reads to the leader (routing.ts).
+//
+// A request goes to the next endpoint when the current one cannot be reached (nothing was sent) or answers that it
+// cannot serve (no leader, stopping, unhealthy, leader changed: nothing was applied). Reads have no risk in being
+// sent again and move on after a timeout too. A key-value write carries a request ID of the client's; when its
+// outcome is unknown (sent, then the connection or the time ran out) it is sent again, with the same ID, to the next
+// endpoint, up to clientLimits.maxWriteRetries times: the state machine deduplicates the ID (src/state/dedup.ts), so
+// it applies at most once. Other writes (membership changes) carry no ID and are never sent twice: ErrTimeout.
+// Every call takes an AbortSignal and a deadline; an aborted call fails with ErrCanceled, and says whether a write
+// may have been applied.
 
 import { HEALTH_PATH, METHOD_PATHS, type Method, type Requests, type Responses } from '../protocol/api.js';
-import type { HealthResponse } from '../protocol/cluster.js';
+import type { HealthResponse, Member } from '../protocol/cluster.js';
 import { ConclaveError, type ErrorCode } from '../protocol/errors.js';
 import { decodeError, decodeHealth, decodeResponse, encodeRequest, parseJsonBody } from '../protocol/json.js';
 import type { RangeRequest, RequestOp, ResponseHeader, TxnRequest } from '../protocol/kv.js';
+import { REQUEST_ID_HEADER, RETRY_SINCE_HEADER, type ClientRequest } from '../protocol/request-id.js';
 import { clientLimits } from '../limits.js';
 import { Agents, attempt, type Attempt } from './http.js';
 import { keyRange, toBytes, type Bytes, type RangeShape } from './keys.js';
 import { KeptLease } from './lease.js';
+import { Router, type Topology } from './routing.js';
+import { TxnBuilder } from './txn.js';
 import { watchStream, type WatchBatch, type WatchOptions } from './watch.js';
 
 export interface ClientOptions {
@@ -24,11 +34,23 @@ export interface ClientOptions {
   readonly dialTimeoutMs?: number;
   /** Largest response body read (clientLimits.maxResponseBytes by default). */
   readonly maxResponseBytes?: number;
+  /**
+   * Learn the other members from the member list and send writes and linearizable reads to the leader (default:
+   * false for `new Client`, which talks to the endpoints given as etcdctl does; true for connect()).
+   */
+  readonly discover?: boolean;
+  /** Times a write whose outcome is unknown is sent again with its request ID (clientLimits.maxWriteRetries). */
+  readonly maxWriteRetries?: number;
 }
 
+/** What every call takes besides its request. */
 export interface CallOptions {
   /** Send to this endpoint only, with no failover (it need not be one of the client's endpoints). */
   readonly endpoint?: string;
+  /** Aborting it ends the call: ErrCanceled (a write already sent may have been applied: the error says so). */
+  readonly signal?: AbortSignal;
+  /** Deadline of the whole call, retries included: ErrTimeout when it passes. */
+  readonly timeoutMs?: number;
 }
 
 export interface Result<M extends Method> {
@@ -36,17 +58,21 @@ export interface Result<M extends Method> {
   readonly response: Responses[M];
 }
 
-export type GetOptions = RangeShape & Omit<RangeRequest, 'key' | 'rangeEnd'>;
-export interface PutOptions {
+type Signals = Pick<CallOptions, 'signal' | 'timeoutMs'>;
+export type GetOptions = RangeShape & Omit<RangeRequest, 'key' | 'rangeEnd'> & Signals;
+export interface PutOptions extends Signals {
   readonly lease?: number;
   readonly prevKv?: boolean;
   readonly ignoreValue?: boolean;
   readonly ignoreLease?: boolean;
 }
-export type DeleteOptions = RangeShape & { readonly prevKv?: boolean };
+export type DeleteOptions = RangeShape & { readonly prevKv?: boolean } & Signals;
 
 /** Errors by which a member says it did not act on the request and another member may. */
 const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrNoLeader', 'ErrStopped', 'ErrUnhealthy', 'ErrLeaderChanged']);
+
+/** Methods whose request the state machine deduplicates by the client's request ID. */
+const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact']);
 
 function isReadOnlyOp(op: RequestOp): boolean {
   if ('requestRange' in op) return true;
@@ -76,6 +102,13 @@ export function isReadOnly<M extends Method>(method: M, request: Requests[M]): b
   }
 }
 
+/** Requests the leader serves without forwarding: writes and linearizable reads. */
+function prefersLeader<M extends Method>(method: M, request: Requests[M]): boolean {
+  if (method === 'range') return (request as RangeRequest).serializable !== true;
+  if (method === 'memberList') return (request as Requests['memberList']).linearizable === true;
+  return method !== 'status';
+}
+
 function normalizeEndpoint(endpoint: string): string {
   let url: URL;
   try {
@@ -87,93 +120,152 @@ function normalizeEndpoint(endpoint: string): string {
   return `${url.protocol}//${url.host}`;
 }
 
+function splitSignals<T extends Signals>(options: T): [Omit<T, keyof Signals>, Signals] {
+  const { signal, timeoutMs, ...rest } = options;
+  return [rest, { signal, timeoutMs }];
+}
+
 interface Exchange {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly body?: string;
   readonly readOnly: boolean;
+  /** The request ID it carries, for the writes the state machine deduplicates. */
+  readonly client?: ClientRequest;
+  readonly toLeader: boolean;
   readonly endpoint?: string;
   /** What the request is, for error details. */
   readonly what: string;
   /** Statuses whose body is the answer rather than an error. */
   readonly accept: (status: number) => boolean;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly value: unknown;
+  readonly endpoint: string;
+}
+
+/** A nonce per client and a counter: IDs unique across clients (random) and within one (the counter). */
+function requestIdSource(): () => string {
+  const nonce = globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 16);
+  let sequence = 0;
+  return () => `${nonce}.${(sequence++).toString(36)}`;
 }
 
 export class Client {
-  readonly endpoints: readonly string[];
   readonly #agents = new Agents();
   readonly #requestTimeoutMs: number;
   readonly #dialTimeoutMs: number;
   readonly #maxResponseBytes: number;
-  /** Index in `endpoints` of the one that last answered. */
-  #current = 0;
+  readonly #maxWriteRetries: number;
+  readonly #router: Router;
+  readonly #nextRequestId = requestIdSource();
 
   constructor(options: ClientOptions) {
     if (options.endpoints.length === 0) throw new ConclaveError('ErrInvalidField', 'a client needs at least one endpoint');
-    this.endpoints = [...new Set(options.endpoints.map(normalizeEndpoint))];
     this.#requestTimeoutMs = options.requestTimeoutMs ?? clientLimits.requestTimeoutMs;
     this.#dialTimeoutMs = options.dialTimeoutMs ?? clientLimits.dialTimeoutMs;
     this.#maxResponseBytes = options.maxResponseBytes ?? clientLimits.maxResponseBytes;
+    this.#maxWriteRetries = options.maxWriteRetries ?? clientLimits.maxWriteRetries;
+    this.#router = new Router({
+      seeds: [...new Set(options.endpoints.map(normalizeEndpoint))],
+      discover: options.discover === true,
+      fetchTopology: (endpoints) => this.#fetchTopology(endpoints),
+    });
+  }
+
+  /** The endpoints requests may go to: the given ones, and with `discover` the members' client URLs first. */
+  get endpoints(): readonly string[] {
+    return this.#router.endpoints;
   }
 
   /** The endpoint requests go to first: the one that last answered. */
   get currentEndpoint(): string {
-    return this.endpoints[this.#current] ?? this.endpoints[0] ?? '';
+    return this.#router.current;
+  }
+
+  /** The leader's client URL, when `discover` found it. */
+  get leaderEndpoint(): string | null {
+    return this.#router.leader;
+  }
+
+  /** Learns the members and the leader now (with `discover`; a no-op without). */
+  sync(): Promise<void> {
+    return this.#router.refresh();
   }
 
   async call<M extends Method>(method: M, request: Requests[M], options: CallOptions = {}): Promise<Result<M>> {
-    const body = await this.#exchange({
+    const readOnly = isReadOnly(method, request);
+    if (options.endpoint === undefined) await this.#router.ready();
+    const answer = await this.#exchange({
       method: 'POST',
       path: METHOD_PATHS[method],
       body: JSON.stringify(encodeRequest(method, request)),
-      readOnly: isReadOnly(method, request),
+      readOnly,
+      client: !readOnly && DEDUPLICATED.has(method) ? { id: this.#nextRequestId() } : undefined,
+      toLeader: prefersLeader(method, request),
       endpoint: options.endpoint,
       what: method,
       accept: (status) => status === 200,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
     });
-    return decodeResponse(method, body.value);
+    const result = decodeResponse(method, answer.value);
+    this.#router.answered(answer.endpoint, result.header);
+    return result;
   }
 
   get(key: Bytes, options: GetOptions = {}): Promise<Result<'range'>> {
-    const { rangeEnd, prefix, fromKey, ...rest } = options;
-    return this.range({ ...rest, ...keyRange(key, { rangeEnd, prefix, fromKey }) });
+    const [{ rangeEnd, prefix, fromKey, ...rest }, signals] = splitSignals(options);
+    return this.call('range', { ...rest, ...keyRange(key, { rangeEnd, prefix, fromKey }) }, signals);
   }
 
-  range(request: RangeRequest): Promise<Result<'range'>> {
-    return this.call('range', request);
+  range(request: RangeRequest, options: CallOptions = {}): Promise<Result<'range'>> {
+    return this.call('range', request, options);
   }
 
   put(key: Bytes, value: Bytes, options: PutOptions = {}): Promise<Result<'put'>> {
-    return this.call('put', { key: toBytes(key), value: toBytes(value), ...options });
+    const [fields, signals] = splitSignals(options);
+    return this.call('put', { key: toBytes(key), value: toBytes(value), ...fields }, signals);
   }
 
   delete(key: Bytes, options: DeleteOptions = {}): Promise<Result<'deleteRange'>> {
-    const { prevKv, ...shape } = options;
-    return this.call('deleteRange', { ...keyRange(key, shape), prevKv });
+    const [{ prevKv, ...shape }, signals] = splitSignals(options);
+    return this.call('deleteRange', { ...keyRange(key, shape), prevKv }, signals);
   }
 
-  txn(request: TxnRequest): Promise<Result<'txn'>> {
-    return this.call('txn', request);
+  /**
+   * A transaction: with no request, a typed builder (`client.txn().if(...).then(...).else(...).commit()`, see
+   * txn.ts); with one, sends it as it is.
+   */
+  txn(): TxnBuilder<[], [], CallOptions>;
+  txn(request: TxnRequest, options?: CallOptions): Promise<Result<'txn'>>;
+  txn(request?: TxnRequest, options: CallOptions = {}): TxnBuilder<[], [], CallOptions> | Promise<Result<'txn'>> {
+    if (request === undefined) return new TxnBuilder<[], [], CallOptions>((built, callOptions) => this.call('txn', built, callOptions));
+    return this.call('txn', request, options);
   }
 
-  compact(revision: number, physical = false): Promise<Result<'compact'>> {
-    return this.call('compact', { revision, physical });
+  compact(revision: number, physical = false, options: CallOptions = {}): Promise<Result<'compact'>> {
+    return this.call('compact', { revision, physical }, options);
   }
 
-  memberList(): Promise<Result<'memberList'>> {
-    return this.call('memberList', { linearizable: true });
+  memberList(options: CallOptions = {}): Promise<Result<'memberList'>> {
+    return this.call('memberList', { linearizable: true }, options);
   }
 
-  memberAdd(peerUrls: readonly string[], isLearner = false): Promise<Result<'memberAdd'>> {
-    return this.call('memberAdd', { peerUrls, isLearner });
+  memberAdd(peerUrls: readonly string[], isLearner = false, options: CallOptions = {}): Promise<Result<'memberAdd'>> {
+    return this.call('memberAdd', { peerUrls, isLearner }, options);
   }
 
-  memberRemove(id: string): Promise<Result<'memberRemove'>> {
-    return this.call('memberRemove', { id });
+  memberRemove(id: string, options: CallOptions = {}): Promise<Result<'memberRemove'>> {
+    return this.call('memberRemove', { id }, options);
   }
 
-  memberPromote(id: string): Promise<Result<'memberPromote'>> {
-    return this.call('memberPromote', { id });
+  memberPromote(id: string, options: CallOptions = {}): Promise<Result<'memberPromote'>> {
+    return this.call('memberPromote', { id }, options);
   }
 
   /** Grants a lease of `ttlSeconds` (raised to the cluster's minimum); `id` 0 lets the cluster choose it. */
@@ -214,19 +306,21 @@ export class Client {
   }
 
   /** The status of one member, asked of that member only. */
-  status(endpoint: string): Promise<Result<'status'>> {
-    return this.call('status', {}, { endpoint });
+  status(endpoint: string, options: Signals = {}): Promise<Result<'status'>> {
+    return this.call('status', {}, { ...options, endpoint });
   }
 
   /** GET /health of one member (etcd answers 503 with the same body when unhealthy). */
-  async health(endpoint: string): Promise<HealthResponse> {
+  async health(endpoint: string, options: Signals = {}): Promise<HealthResponse> {
     const body = await this.#exchange({
       method: 'GET',
       path: HEALTH_PATH,
       readOnly: true,
+      toLeader: false,
       endpoint,
       what: 'health check',
       accept: (status) => status === 200 || status === 503,
+      ...options,
     });
     try {
       return decodeHealth(body.value);
@@ -242,46 +336,95 @@ export class Client {
    * from the next revision when a stream breaks (see watch.ts). Break out of the loop, or abort `signal`, to end it.
    */
   watch(key: Bytes, options: WatchOptions = {}): AsyncGenerator<WatchBatch> {
-    return watchStream({ endpoints: () => this.#rotation(), dialTimeoutMs: this.#dialTimeoutMs }, key, options);
+    return watchStream({ endpoints: () => this.#router.order(false), dialTimeoutMs: this.#dialTimeoutMs }, key, options);
   }
 
   close(): void {
     this.#agents.destroy();
   }
 
-  /** Endpoints in the order to try them: the current one first, then the others in their given order. */
-  #rotation(): string[] {
-    const start = this.#current;
-    return this.endpoints.map((_, i) => this.endpoints[(start + i) % this.endpoints.length] ?? '');
+  /** The member list and the leader, from the first of `endpoints` that knows the leader (or the first that answers). */
+  async #fetchTopology(endpoints: readonly string[]): Promise<Topology | null> {
+    let withoutLeader: Topology | null = null;
+    for (const endpoint of endpoints) {
+      try {
+        const pinned = { readOnly: true, toLeader: false, endpoint, method: 'POST', accept: (status: number) => status === 200 } as const;
+        const list = await this.#exchange({ ...pinned, path: METHOD_PATHS.memberList, body: '{}', what: 'member list' });
+        const status = await this.#exchange({ ...pinned, path: METHOD_PATHS.status, body: '{}', what: 'status' });
+        const members = decodeResponse('memberList', list.value).response.members;
+        const { header, response } = decodeResponse('status', status.value);
+        const urlsOf = (member: Member | undefined) => (member?.clientUrls ?? []).flatMap((url) => (URL.canParse(url) ? [normalizeEndpoint(url)] : []));
+        const leader = urlsOf(members.find((member) => member.id === response.leader))[0] ?? null;
+        const topology = { endpoints: members.flatMap((member) => urlsOf(member)), leaderEndpoint: leader, term: Math.max(header.raftTerm, response.raftTerm) };
+        // A member that does not know the leader (restarting, or cut off) may be alone in that: ask the next.
+        if (leader !== null) return topology;
+        withoutLeader ??= topology;
+      } catch {
+        continue;
+      }
+    }
+    return withoutLeader;
   }
 
-  #remember(endpoint: string): void {
-    const index = this.endpoints.indexOf(endpoint);
-    if (index >= 0) this.#current = index;
-  }
-
-  async #exchange(exchange: Exchange): Promise<{ status: number; value: unknown }> {
-    const order = exchange.endpoint === undefined ? this.#rotation() : [normalizeEndpoint(exchange.endpoint)];
+  async #exchange(exchange: Exchange): Promise<Answer> {
+    const deadline = exchange.timeoutMs === undefined ? undefined : AbortSignal.timeout(exchange.timeoutMs);
+    const signals = [exchange.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const order = exchange.endpoint === undefined ? this.#router.order(exchange.toLeader) : [normalizeEndpoint(exchange.endpoint)];
+    // The revision known before the first attempt: a retry tells the state machine the first applied at or after it.
+    const sinceRevision = this.#router.revisionSeen;
+    let client = exchange.client;
     const failures: string[] = [];
     let refusal: ConclaveError | undefined;
-    for (const endpoint of order) {
+    let sends = 0;
+    let retries = 0;
+    /** Whether a write went out and its outcome is unknown. */
+    let maybeApplied = false;
+    const unknownOutcome = (reason: string): ConclaveError => {
+      const times = sends > 1 ? ` (sent ${sends} times with request ID ${client?.id ?? ''}, so it applied at most once)` : '';
+      return new ConclaveError('ErrTimeout', `${exchange.what}: ${reason}; it may or may not have been applied${times}`);
+    };
+    /** After a write was lost: whether to send it again (with its ID, marked as a retry). */
+    const retry = (): boolean => {
+      if (client === undefined || retries >= this.#maxWriteRetries || exchange.endpoint !== undefined) return false;
+      retries++;
+      client = { id: client.id, retrySinceRevision: sinceRevision };
+      return true;
+    };
+    for (let position = 0; position < order.length; position++) {
+      const endpoint = order[position] as string;
+      const headers: Record<string, string> = {};
+      if (client !== undefined) headers[REQUEST_ID_HEADER] = client.id;
+      if (client?.retrySinceRevision !== undefined) headers[RETRY_SINCE_HEADER] = String(client.retrySinceRevision);
       const outcome: Attempt = await attempt(this.#agents, endpoint, {
         method: exchange.method,
         path: exchange.path,
         body: exchange.body,
+        headers,
+        signal,
         requestTimeoutMs: this.#requestTimeoutMs,
         dialTimeoutMs: this.#dialTimeoutMs,
         maxResponseBytes: this.#maxResponseBytes,
       });
+      if (outcome.kind !== 'aborted' && outcome.kind !== 'unreachable') sends++;
       switch (outcome.kind) {
+        case 'aborted': {
+          const fate = exchange.readOnly ? 'a read, so nothing changed' : maybeApplied || outcome.sent ? 'it was sent and may or may not have been applied' : 'it was not sent, so it was not applied';
+          if (exchange.signal?.aborted === true) throw new ConclaveError('ErrCanceled', `${exchange.what} was canceled: ${fate}`);
+          throw new ConclaveError('ErrTimeout', `${exchange.what} did not complete within its ${exchange.timeoutMs ?? 0} ms: ${fate}`);
+        }
         case 'unreachable':
           failures.push(`${endpoint} (${outcome.reason})`);
+          this.#router.failed(endpoint);
           continue;
         case 'lost':
-          if (!exchange.readOnly) {
-            throw new ConclaveError('ErrTimeout', `${exchange.what} sent to ${endpoint}: ${outcome.reason}; it may or may not have been applied, so it was not sent again`);
-          }
           failures.push(`${endpoint} (${outcome.reason})`);
+          this.#router.failed(endpoint);
+          if (exchange.readOnly) continue;
+          maybeApplied = true;
+          if (!retry()) throw client === undefined ? new ConclaveError('ErrTimeout', `${exchange.what} sent to ${endpoint}: ${outcome.reason}; it may or may not have been applied, so it was not sent again`) : unknownOutcome(failures.join(', '));
+          // Around the endpoints again if need be: the retry bound ends it.
+          if (position === order.length - 1) position = -1;
           continue;
         case 'tooLarge':
           throw new ConclaveError('ErrResponseTooLarge', `${exchange.what} from ${endpoint}: ${outcome.reason}`);
@@ -290,23 +433,40 @@ export class Client {
       }
       const value = parseAnswer(outcome.status, outcome.text);
       if (exchange.accept(outcome.status) && value.ok) {
-        this.#remember(endpoint);
-        return { status: outcome.status, value: value.body };
+        this.#router.answered(endpoint);
+        return { status: outcome.status, value: value.body, endpoint };
       }
       const error = value.ok ? decodeError(outcome.status, value.body) : value.error;
+      if (error.code === 'ErrTimeout' && !exchange.readOnly) {
+        // The member's own timeout: the entry may still commit. A deduplicated write may go again.
+        failures.push(`${endpoint} (${error.message})`);
+        maybeApplied = true;
+        if (!retry()) throw client === undefined ? error : unknownOutcome(failures.join(', '));
+        if (position === order.length - 1) position = -1;
+        continue;
+      }
       if (REFUSED.has(error.code) || (exchange.readOnly && error.code === 'ErrTimeout')) {
         refusal = error;
         failures.push(`${endpoint} (${error.message})`);
+        this.#router.failed(endpoint);
         continue;
       }
       // A definite answer, even an error: this endpoint works.
-      this.#remember(endpoint);
+      this.#router.answered(endpoint);
       throw error;
     }
+    if (maybeApplied) throw unknownOutcome(failures.join(', '));
     // Members that answered but could not serve say more than ones that could not be reached.
     if (refusal !== undefined) throw refusal;
     throw new ConclaveError('ErrUnreachable', failures.join(', '));
   }
+}
+
+/** A client with member discovery and leader-aware routing, after a first look at the cluster (which may fail: the given endpoints are then used as they are). */
+export async function connect(options: ClientOptions): Promise<Client> {
+  const client = new Client({ discover: true, ...options });
+  await client.sync();
+  return client;
 }
 
 type Parsed = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly error: ConclaveError };

@@ -1,6 +1,7 @@
 // One HTTP exchange with one endpoint, classified by what the caller may do next: an answer; "unreachable"
 // (nothing was sent, so nothing can have been applied: any request may go to another endpoint); "lost" (the
-// request went out but no whole answer came back: a write may have been applied); or an answer too large to read.
+// request went out but no whole answer came back: a write may have been applied); "aborted" (the caller's signal,
+// with whether the request had gone out); or an answer too large to read.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -11,7 +12,8 @@ export type Attempt =
   | { readonly kind: 'answered'; readonly status: number; readonly text: string }
   | { readonly kind: 'unreachable'; readonly reason: string }
   | { readonly kind: 'lost'; readonly reason: string }
-  | { readonly kind: 'tooLarge'; readonly reason: string };
+  | { readonly kind: 'tooLarge'; readonly reason: string }
+  | { readonly kind: 'aborted'; readonly sent: boolean };
 
 export interface AttemptOptions {
   readonly method: 'GET' | 'POST';
@@ -20,6 +22,9 @@ export interface AttemptOptions {
   readonly requestTimeoutMs: number;
   readonly dialTimeoutMs: number;
   readonly maxResponseBytes: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Aborting it ends the exchange at once and frees its socket. */
+  readonly signal?: AbortSignal;
 }
 
 /** The keep-alive connection pools of one client, one per scheme. */
@@ -55,7 +60,11 @@ export function attempt(agents: Agents, endpoint: string, options: AttemptOption
   return new Promise((resolve) => {
     const url = new URL(options.path, endpoint);
     const body = options.body === undefined ? undefined : Buffer.from(options.body, 'utf8');
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    if (options.signal?.aborted === true) {
+      resolve({ kind: 'aborted', sent: false });
+      return;
+    }
+    const headers: http.OutgoingHttpHeaders = { ...options.headers, accept: 'application/json' };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = body.length;
@@ -72,10 +81,13 @@ export function attempt(agents: Agents, endpoint: string, options: AttemptOption
       settled = true;
       clearTimeout(dialTimer);
       clearTimeout(requestTimer);
+      options.signal?.removeEventListener('abort', onAbort);
       resolve(outcome);
       if (outcome.kind !== 'answered') request.destroy();
     };
     const failed = (reason: string) => finish(connected ? { kind: 'lost', reason } : { kind: 'unreachable', reason });
+    const onAbort = () => finish({ kind: 'aborted', sent: connected });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
 
     const dialTimer = setTimeout(() => {
       if (!connected) finish({ kind: 'unreachable', reason: `not connected within ${options.dialTimeoutMs} ms` });

@@ -1,5 +1,6 @@
 // The client library's public surface.
-export { Client, isReadOnly, type CallOptions, type ClientOptions, type DeleteOptions, type GetOptions, type PutOptions, type Result } from './client.js';
+export { Client, connect, isReadOnly, type CallOptions, type ClientOptions, type DeleteOptions, type GetOptions, type PutOptions, type Result } from './client.js';
 export { FROM_KEY_END, keyRange, prefixEnd, toBytes, type Bytes, type RangeShape } from './keys.js';
+export { compare, op, TxnBuilder, type CompareOperator, type TxnOp, type TxnOutcome, type TxnResponses } from './txn.js';
 export type { WatchBatch, WatchOptions } from './watch.js';
 export { KeptLease, type LeaseEvents, type LeaseLostReason } from './lease.js';

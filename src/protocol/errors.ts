@@ -76,6 +76,10 @@ export const ERRORS = {
   ErrDuplicateWatchId: { grpc: GRPC.invalidArgument, message: 'mvcc: duplicate watch ID provided on the WatchStream' },
   ErrTooManyWatchers: { grpc: GRPC.resourceExhausted, message: 'too many watchers' },
   ErrWatchCanceled: { grpc: GRPC.cancelled, message: 'watch canceled' },
+  // Deduplication of client request IDs (src/state/dedup.ts).
+  ErrInvalidRequestId: { grpc: GRPC.invalidArgument, message: 'invalid request ID' },
+  ErrRequestIdExpired: { grpc: GRPC.failedPrecondition, message: 'request ID is older than the deduplication window' },
+  ErrResultNotKept: { grpc: GRPC.failedPrecondition, message: 'request was applied before; its result was too large to keep' },
   // Membership.
   ErrMemberExist: { grpc: GRPC.failedPrecondition, message: 'etcdserver: member ID already exist' },
   ErrPeerURLExist: { grpc: GRPC.failedPrecondition, message: 'etcdserver: Peer URLs already exists' },
@@ -98,6 +102,7 @@ export const ERRORS = {
   // The client side: no member could be reached.
   ErrUnreachable: { grpc: GRPC.unavailable, message: 'no endpoint could be reached' },
   ErrResponseTooLarge: { grpc: GRPC.resourceExhausted, message: 'response is larger than the client accepts' },
+  ErrCanceled: { grpc: GRPC.cancelled, message: 'request canceled by the client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,18 +7,24 @@ import type { Method, Requests, Responses } from '../protocol/api.js';
 import { NO_MEMBER_ID, type StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
+import { validateClientRequest, type ClientRequest } from '../protocol/request-id.js';
 import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
 import { grantLease, keepAliveLease, leaseTimeToLive, listLeases, revokeLease } from './lease-api.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
 import { packageVersion } from './version.js';
 
-export type Handler<M extends Method> = (member: Member, request: Requests[M]) => Promise<{ header: ResponseHeader; response: Responses[M] }>;
+/** What a request carries besides its body: the client's request ID of a write, for deduplication. */
+export interface RequestContext {
+  readonly client?: ClientRequest;
+}
 
-async function write<R>(member: Member, command: KvCommand): Promise<{ header: ResponseHeader; response: R }> {
-  const invalid = validateKvCommand(command);
+export type Handler<M extends Method> = (member: Member, request: Requests[M], context?: RequestContext) => Promise<{ header: ResponseHeader; response: Responses[M] }>;
+
+async function write<R>(member: Member, command: KvCommand, context: RequestContext = {}): Promise<{ header: ResponseHeader; response: R }> {
+  const invalid = validateKvCommand(command) ?? (context.client === undefined ? null : validateClientRequest(context.client));
   if (invalid !== null) throw invalid;
-  const result = await member.proposeKv(command);
+  const result = await member.proposeKv(command, context.client);
   if (!result.ok) throw result.error;
   return { header: member.header(result.revision), response: result.response as R };
 }
@@ -29,10 +35,10 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
     if (invalid !== null) throw invalid;
     return member.range(request);
   },
-  put: (member, request) => write(member, { type: 'put', request }),
-  deleteRange: (member, request) => write(member, { type: 'deleteRange', request }),
-  txn: (member, request) => write(member, { type: 'txn', request }),
-  compact: (member, request) => write(member, { type: 'compact', request }),
+  put: (member, request, context) => write(member, { type: 'put', request }, context),
+  deleteRange: (member, request, context) => write(member, { type: 'deleteRange', request }, context),
+  txn: (member, request, context) => write(member, { type: 'txn', request }, context),
+  compact: (member, request, context) => write(member, { type: 'compact', request }, context),
   status: async (member) => ({ header: member.header(), response: await statusOf(member) }),
   memberList: async (member, request) => {
     if (request.linearizable === true) await member.linearizableBarrier();

@@ -7,7 +7,7 @@ import { ConclaveError } from '../protocol/errors.js';
 import type { DeleteRangeResponse, KeyValue, PutResponse, RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse } from '../protocol/kv.js';
 import type { LeaseGrantResponse, LeaseTimeToLiveResponse } from '../protocol/lease.js';
 import type { WatchCreateRequest } from '../protocol/watch.js';
-import { handlers } from './api.js';
+import { handlers, type RequestContext } from './api.js';
 import { localWatch, type LocalWatchBatch } from './local-watch.js';
 import { formatConfigErrors, resolveServerConfig, type LogLevel, type RawFlags } from './config.js';
 import { createLogger, silentLogger } from './log.js';
@@ -42,7 +42,8 @@ export interface ConclaveNode {
   readonly clusterId: string;
   /** Where the HTTP API listens (empty when it serves only this process). */
   readonly clientAddresses: readonly { host: string; port: number }[];
-  call<M extends Method>(method: M, request: Requests[M]): Promise<{ header: ResponseHeader; response: Responses[M] }>;
+  /** `context.client`: a request ID for a write, by which it applies at most once however often it is sent. */
+  call<M extends Method>(method: M, request: Requests[M], context?: RequestContext): Promise<{ header: ResponseHeader; response: Responses[M] }>;
   get(key: Bytes, options?: Omit<RangeRequest, 'key'>): Promise<KeyValue | undefined>;
   range(request: RangeRequest): Promise<RangeResponse & { header: ResponseHeader }>;
   put(key: Bytes, value: Bytes, options?: { lease?: number; prevKv?: boolean }): Promise<PutResponse & { header: ResponseHeader }>;
@@ -100,8 +101,8 @@ export async function startNode(options: NodeOptions = {}): Promise<ConclaveNode
 
 function handleOf(server: RunningServer): ConclaveNode {
   const { member } = server;
-  const call = <M extends Method>(method: M, request: Requests[M]) =>
-    (handlers[method] as (m: typeof member, r: Requests[M]) => Promise<{ header: ResponseHeader; response: Responses[M] }>)(member, request);
+  const call = <M extends Method>(method: M, request: Requests[M], context: RequestContext = {}) =>
+    (handlers[method] as (m: typeof member, r: Requests[M], c: RequestContext) => Promise<{ header: ResponseHeader; response: Responses[M] }>)(member, request, context);
   return {
     id: member.id,
     clusterId: member.clusterId,

@@ -9,7 +9,8 @@ import { serverLimits } from '../limits.js';
 import { HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
-import { debugVarsOf, handlers, healthOf } from './api.js';
+import { clientRequestOfHeaders } from '../protocol/request-id.js';
+import { debugVarsOf, handlers, healthOf, type RequestContext } from './api.js';
 import { serveKeepAlive, serveWatch } from './http-watch.js';
 import { WatchSockets } from './ws-watch.js';
 import type { Logger } from './log.js';
@@ -116,7 +117,9 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
       return;
     }
     const request = decodeRequest(method, body.length === 0 ? {} : parseJsonBody(body.toString('utf8')));
-    const { header, response } = await (handlers[method] as (m: Member, r: unknown) => ReturnType<(typeof handlers)[Method]>)(member, request);
+    const client = clientRequestOfHeaders(req.headers);
+    const context = client === undefined ? {} : { client };
+    const { header, response } = await (handlers[method] as (m: Member, r: unknown, c: RequestContext) => ReturnType<(typeof handlers)[Method]>)(member, request, context);
     send(res, 200, encodeResponse(method, header, response as never));
   } catch (error) {
     const conclaveError = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kvLimits, leaseLimits, serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
+import type { ClientRequest } from '../protocol/request-id.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
 import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
 import { KvStore, type KvCommand, type KvResult, type StateReader } from '../state/index.js';
@@ -207,15 +208,16 @@ export class Member {
   }
 
   /** Proposes a KV command and resolves with its result once applied on this member. */
-  async proposeKv(command: KvCommand): Promise<KvResult> {
-    return (await this.propose({ kind: 'kv', command })) as KvResult;
+  async proposeKv(command: KvCommand, client?: ClientRequest): Promise<KvResult> {
+    return (await this.propose({ kind: 'kv', command }, client)) as KvResult;
   }
 
-  async propose(command: Command): Promise<KvResult | null> {
+  /** `client`: the client's request ID, by which the state machine applies the command at most once. */
+  async propose(command: Command, client?: ClientRequest): Promise<KvResult | null> {
     if (this.stopping) throw new ConclaveError('ErrStopped');
     if (this.node.leaderId === '') await this.leaderKnown();
     const { id, result } = this.proposals.open();
-    const error = this.node.propose(encodeProposal(id, command));
+    const error = this.node.propose(encodeProposal(id, command, client));
     if (error !== null) this.proposals.fail(id, clientErrorOf(error));
     else this.loop.kick();
     return result;

@@ -1,5 +1,6 @@
 // The key-value store's layout in the backend: the keys of its records (their values are in kv-records.ts). Four
-// prefixes are its own; other state modules use other first bytes.
+// prefixes are its own; other state modules use other first bytes ('M' the member list in members.ts, 'q' the
+// deduplication table of client request IDs in dedup.ts).
 //
 //   'k' <key>                          -> current record of every live key (nothing for deleted ones): its version
 //                                         without the value. Small, so a read at the current revision ranges over

@@ -50,8 +50,8 @@ const LAYERS: readonly LayerRule[] = [
   },
   // The client library: speaks the protocol over WebSocket, knows nothing of the server's insides.
   { layer: 'src/client/', mayImport: ['src/client/', 'src/protocol/', ...LEAVES], packages: ['ws', 'node:http', 'node:https', 'node:events', 'node:timers'] },
-  // The package's entry point (`import { startNode } from 'conclave'`): the embedded member and the API's types.
-  { layer: 'src/index.ts', mayImport: ['src/server/', 'src/protocol/'], packages: [] },
+  // The package's entry point (`import { connect, startNode } from 'conclave'`): the client, the embedded member and the API's types.
+  { layer: 'src/index.ts', mayImport: ['src/server/', 'src/client/', 'src/protocol/'], packages: [] },
   // The executables.
   { layer: 'cmd/', mayImport: ['cmd/', 'src/'], packages: '*' },
 ];

@@ -1,39 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, isReadOnly, keyRange, prefixEnd } from '../../src/client/index.js';
 import { ConclaveError } from '../../src/protocol/errors.js';
-import { closedEndpoint, FakeServer } from './fake-server.js';
+import { closedEndpoint, failure, fixtures } from './fake-server.js';
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
-const servers: FakeServer[] = [];
-const clients: Client[] = [];
-
-async function server(): Promise<FakeServer> {
-  const started = await FakeServer.start();
-  servers.push(started);
-  return started;
-}
+const { server, track, cleanup } = fixtures<Client>();
 
 function client(endpoints: readonly string[], options: { requestTimeoutMs?: number; maxResponseBytes?: number } = {}): Client {
-  const created = new Client({ endpoints, ...options });
-  clients.push(created);
-  return created;
+  return track(new Client({ endpoints, ...options }));
 }
 
-async function failure(promise: Promise<unknown>): Promise<ConclaveError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ConclaveError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-afterEach(async () => {
-  for (const created of clients.splice(0)) created.close();
-  await Promise.all(servers.splice(0).map((started) => started.close()));
-});
+afterEach(cleanup);
 
 describe('Client against one endpoint', () => {
   it('puts, gets, ranges by prefix and deletes, with the header of the answer', async () => {
@@ -204,29 +182,50 @@ describe('Client failover', () => {
     expect(error.message).toContain(second);
   });
 
-  it('does not send a put again after it timed out on a stalled member: ErrTimeout, outcome unknown', async () => {
+  it('sends a put that timed out on a stalled member to the next one, with the same request ID, marked as a retry', async () => {
     const stalled = await server();
     const member = await server();
+    member.revision = 40;
+    const c = client([member.url, stalled.url], { requestTimeoutMs: 200 });
+    await c.get('seen');
     stalled.override = () => 'stall';
-    const c = client([stalled.url, member.url], { requestTimeoutMs: 200 });
-    const error = await failure(c.put('k', 'v'));
-    expect(error.code).toBe('ErrTimeout');
-    expect(error.message).toContain(stalled.url);
-    expect(error.message).toContain('200 ms');
-    expect(error.message).toContain('not sent again');
-    expect(stalled.received.map((r) => r.method)).toEqual(['put']);
-    expect(member.received).toHaveLength(0);
+    member.override = (method) => (method === 'put' && member.received.filter((r) => r.method === 'put').length === 1 ? 'stall' : undefined);
+    await c.put('k', 'v');
+    const puts = [...member.received, ...stalled.received].filter((r) => r.method === 'put');
+    expect(puts).toHaveLength(3);
+    const [first, ...retries] = puts;
+    expect(first?.requestId).toMatch(/^[0-9a-f]{16}\.[0-9a-z]+$/);
+    expect(first?.retrySince).toBeUndefined();
+    for (const retry of retries) {
+      expect(retry.requestId).toBe(first?.requestId);
+      expect(retry.retrySince).toBe('40');
+    }
+    expect(member.version('k')).toBe(1);
   });
 
-  it('does not send a write again when the connection drops after it was sent', async () => {
+  it('does not send a membership change again when the connection drops after it was sent: ErrTimeout, outcome unknown', async () => {
     const dropping = await server();
     const member = await server();
     dropping.override = () => (response) => response.socket?.destroy();
     const c = client([dropping.url, member.url]);
-    for (const call of [() => c.delete('k'), () => c.compact(5), () => c.txn({ compare: [], success: [{ requestPut: { key: Buffer.from('k'), value: Buffer.from('v') } }], failure: [] })]) {
-      expect((await failure(call())).code).toBe('ErrTimeout');
-    }
+    const error = await failure(c.memberAdd(['http://127.0.0.1:1']));
+    expect(error.code).toBe('ErrTimeout');
+    expect(error.message).toContain('not sent again');
     expect(member.received).toHaveLength(0);
+  });
+
+  it('gives up on a write after clientLimits.maxWriteRetries retries: ErrTimeout, applied at most once', async () => {
+    const dropping = await server();
+    dropping.override = () => (response) => response.socket?.destroy();
+    const c = track(new Client({ endpoints: [dropping.url], maxWriteRetries: 2 }));
+    for (const call of [() => c.delete('k'), () => c.compact(5), () => c.txn({ compare: [], success: [{ requestPut: { key: Buffer.from('k'), value: Buffer.from('v') } }], failure: [] })]) {
+      const error = await failure(call());
+      expect(error.code).toBe('ErrTimeout');
+      expect(error.message).toContain('sent 3 times with request ID');
+    }
+    const ids = dropping.received.map((r) => r.requestId);
+    expect(ids).toHaveLength(9);
+    expect(new Set(ids).size).toBe(3);
   });
 
   it('sends a read to the next member after a timeout, and read-only txns count as reads', async () => {

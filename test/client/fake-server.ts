@@ -1,6 +1,7 @@
 // A stand-in member for client and conclavectl tests: the JSON gateway's routes over node:http on 127.0.0.1,
 // with the real codec on both sides and an in-memory key-value map behind it (one revision counter, no history),
-// plus knobs to make it refuse, stall or answer oddly.
+// plus knobs to make it refuse, stall or answer oddly. Like a member, it applies a write that carries a client
+// request ID once, and answers a repeat of the ID with the first answer.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +16,16 @@ export interface Received {
   readonly request: unknown;
   /** Which TCP connection carried it (1, 2, ... in order of arrival). */
   readonly connection: number;
+  /** The client's request ID (x-conclave-request-id) and, on a retry, the revision it names. */
+  readonly requestId?: string;
+  readonly retrySince?: string;
 }
 
-/** What to do with one request instead of serving it: answer an error, never answer, or write the reply by hand. */
-export type Override = ConclaveError | 'stall' | ((response: http.ServerResponse) => void) | undefined;
+/**
+ * What to do with one request instead of serving it: answer an error, never answer, apply it and then cut the
+ * connection without answering (a member that died after applying), or write the reply by hand.
+ */
+export type Override = ConclaveError | 'stall' | 'applyThenDrop' | ((response: http.ServerResponse) => void) | undefined;
 
 const METHODS = new Map<string, Method>(Object.entries(METHOD_PATHS).map(([method, path]) => [path, method as Method]));
 
@@ -46,6 +53,8 @@ export class FakeServer {
     isLearner: false,
   };
   readonly #store = new Map<string, KeyValue>();
+  /** Answers by client request ID: [status, body]. */
+  readonly #answered = new Map<string, [number, unknown]>();
   readonly #server: http.Server;
   #connections = 0;
   #open = 0;
@@ -120,19 +129,41 @@ export class FakeServer {
       this.#send(response, failure.httpStatus, encodeError(failure));
       return;
     }
-    this.received.push({ method, request: decoded, connection });
+    const requestId = request.headers['x-conclave-request-id'] as string | undefined;
+    const retrySince = request.headers['x-conclave-retry-since-revision'] as string | undefined;
+    this.received.push({ method, request: decoded, connection, ...(requestId === undefined ? {} : { requestId }), ...(retrySince === undefined ? {} : { retrySince }) });
     const override = this.override(method, decoded);
     if (override === 'stall') return;
+    const repeat = requestId === undefined ? undefined : this.#answered.get(requestId);
+    if (repeat !== undefined) return this.#send(response, repeat[0], repeat[1]);
+    if (override === 'applyThenDrop' && method !== 'health') {
+      this.#answer(method, decoded, requestId);
+      response.socket?.destroy();
+      return;
+    }
     if (typeof override === 'function') return override(response);
     if (override instanceof ConclaveError) return this.#send(response, override.httpStatus, encodeError(override));
     if (method === 'health') return this.#send(response, this.health.health ? 200 : 503, encodeHealth(this.health));
+    const [status, body] = this.#answer(method, decoded, requestId);
+    this.#send(response, status, body);
+  }
+
+  #answer(method: Method, decoded: unknown, requestId: string | undefined): [number, unknown] {
+    let answer: [number, unknown];
     try {
       const body = this.#serve(method, decoded as Requests[typeof method]);
-      this.#send(response, 200, encodeResponse(method, this.header, body));
+      answer = [200, encodeResponse(method, this.header, body)];
     } catch (error) {
       const failure = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error));
-      this.#send(response, failure.httpStatus, encodeError(failure));
+      answer = [failure.httpStatus, encodeError(failure)];
     }
+    if (requestId !== undefined) this.#answered.set(requestId, answer);
+    return answer;
+  }
+
+  /** The version of a key (0 when absent): how many times it was written since created. */
+  version(key: string): number {
+    return this.#store.get(keyOf(new TextEncoder().encode(key)))?.version ?? 0;
   }
 
   #send(response: http.ServerResponse, status: number, body: unknown): void {
@@ -267,6 +298,38 @@ export class FakeServer {
     });
     return { succeeded, responses };
   }
+}
+
+/** The fake servers and the clients one test starts, all closed by cleanup() (call it after each test). */
+export function fixtures<C extends { close(): void }>(): { server: () => Promise<FakeServer>; track: (client: C) => C; cleanup: () => Promise<void> } {
+  const servers: FakeServer[] = [];
+  const clients: C[] = [];
+  return {
+    server: async () => {
+      const started = await FakeServer.start();
+      servers.push(started);
+      return started;
+    },
+    track: (client) => {
+      clients.push(client);
+      return client;
+    },
+    cleanup: async () => {
+      for (const created of clients.splice(0)) created.close();
+      await Promise.all(servers.splice(0).map((started) => started.close()));
+    },
+  };
+}
+
+/** The ConclaveError a call fails with (any other outcome fails the test). */
+export async function failure(promise: Promise<unknown>): Promise<ConclaveError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ConclaveError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
 }
 
 /** A URL on which nothing listens (a port that was just freed). */

@@ -260,13 +260,15 @@ describe('conclavectl endpoints, timeouts and errors', () => {
     expect(result.stderr).toMatch(new RegExp(`^Error: no endpoint could be reached: ${first} \\(connect ECONNREFUSED [^)]+\\), ${second} \\(connect ECONNREFUSED [^)]+\\)\\n$`));
   });
 
-  it('gives up on a put after --command-timeout without sending it to another member', async () => {
+  it('sends a put that got no answer within --command-timeout to another member, with the same request ID', async () => {
     a.override = () => 'stall';
     const result = await ctl(['--endpoints', `${a.url},${b.url}`, '--command-timeout', '300ms', 'put', 'k', 'v']);
-    expect(result).toEqual(
-      failed(`etcdserver: request timed out: put sent to ${a.url}: no answer within 300 ms; it may or may not have been applied, so it was not sent again`),
-    );
-    expect(b.received).toEqual([]);
+    expect(result).toEqual({ code: 0, stdout: 'OK\n', stderr: '' });
+    const [first] = a.received;
+    const [retry] = b.received;
+    expect(retry?.requestId).toBe(first?.requestId);
+    expect(retry?.retrySince).toBeDefined();
+    expect(b.version('k')).toBe(1);
   });
 
   it.each([
