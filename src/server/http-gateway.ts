@@ -34,7 +34,9 @@ export async function startClientServer(member: Member, listenUrls: readonly str
   try {
     for (const url of listenUrls) {
       const { hostname, port } = new URL(url);
-      const server = createServer({ keepAlive: true, requestTimeout: serverLimits.requestTimeoutMs * 2 }, (req, res) => void serve(member, req, res, log));
+      // No server-wide request timeout: watch and keepalive bodies stay open for as long as the client streams;
+      // a unary body has its own time to arrive (readBody).
+      const server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => void serve(member, req, res, log));
       server.on('upgrade', (req, socket, head) => {
         const path = (req.url ?? '').split('?')[0];
         if (path === WATCH_PATH) sockets.upgrade(req, socket, head);
@@ -145,6 +147,11 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
+    const timer = setTimeout(() => {
+      reject(new ConclaveError('ErrTimeout', `the request body did not arrive within 2 x serverLimits.requestTimeoutMs (${2 * serverLimits.requestTimeoutMs} ms)`));
+      req.destroy();
+    }, 2 * serverLimits.requestTimeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > serverLimits.maxRequestBytes) {
@@ -155,7 +162,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    });
     req.on('error', reject);
   });
 }

@@ -41,7 +41,8 @@ export class KeepAliveStream {
     this.pending++;
     keepAliveLease(this.options.member, request).then(
       ({ header, response }) => this.answer(JSON.stringify({ result: encodeResponse('leaseKeepAlive', header, response) })),
-      (error: unknown) => this.answer(JSON.stringify({ error: encodeError(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error))) })),
+      // The lease ID beside the error (not in etcd's), so that a member relaying renewals can match it.
+      (error: unknown) => this.answer(JSON.stringify({ error: encodeError(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error))), ID: String(request.id) })),
     );
   }
 

@@ -78,7 +78,7 @@ export async function keepAliveLease(member: Member, request: LeaseKeepAliveRequ
   const invalid = checkLeaseId(request.id);
   if (invalid !== null) throw invalid;
   const url = await leaderUrl(member);
-  if (url !== null) return forwardToLeader(url, 'leaseKeepAlive', request);
+  if (url !== null) return member.keepAliveRelay.renew(url, request.id);
   const ttl = await member.lessor.renew(request.id);
   return { header: member.header(), response: { id: request.id, ttl } };
 }

@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from './log.js';
 import { ProposalTracker } from './proposals.js';
 import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
+import { KeepAliveRelay } from './keepalive-relay.js';
 import { Lessor } from './lessor.js';
 import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
@@ -65,6 +66,8 @@ export class Member {
   readonly watches: WatchHub;
   /** Lease time: expiries and renewals at the leader, deadline estimates everywhere. */
   readonly lessor: Lessor;
+  /** Renewals taken here while another member leads, on their way to it. */
+  readonly keepAliveRelay = new KeepAliveRelay();
   private readonly node: RaftNode;
   private readonly loop: RaftLoop;
   private readonly proposals: ProposalTracker<KvResult | null>;
@@ -464,6 +467,7 @@ export class Member {
       clearInterval(this.leaseTicker);
       const stopped = new ConclaveError('ErrStopped');
       this.lessor.close(stopped);
+      this.keepAliveRelay.close();
       this.proposals.failAll(stopped);
       this.reads.failAll(stopped);
       this.wakeLeaderWaiters(stopped);
