@@ -1,7 +1,8 @@
 // The HTTP/JSON API, compatible with etcd 3.4's v3 gRPC gateway: POST the JSON of a request to its path, get the JSON
 // of the response or etcd's error shape. Bodies are bounded (serverLimits.maxRequestBytes) and decoded strictly;
 // nothing is proposed for a request that fails to decode. A follower sends membership changes to the leader. Watches
-// are served as a streaming POST (http-watch.ts) and over a WebSocket upgrade of the same path (ws-watch.ts).
+// are served as a streaming POST (http-watch.ts) and over a WebSocket upgrade of the same path (ws-watch.ts); Conclave's
+// own WebSocket API, every method multiplexed on one connection, is an upgrade of WS_API_PATH (ws-api.ts).
 
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,8 @@ import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { debugVarsOf, handlers, healthOf } from './api.js';
 import { serveWatch } from './http-watch.js';
+import { WS_API_PATH } from '../protocol/ws-frames.js';
+import { ApiSockets } from './ws-api.js';
 import { WatchSockets } from './ws-watch.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
@@ -30,12 +33,19 @@ export interface ClientServer {
 export async function startClientServer(member: Member, listenUrls: readonly string[], log: Logger): Promise<ClientServer> {
   const servers: Server[] = [];
   const sockets = new WatchSockets(member);
+  const apiSockets = new ApiSockets(member, log);
+  const closeSockets = (): void => {
+    sockets.close();
+    apiSockets.close();
+  };
   try {
     for (const url of listenUrls) {
       const { hostname, port } = new URL(url);
       const server = createServer({ keepAlive: true, requestTimeout: serverLimits.requestTimeoutMs * 2 }, (req, res) => void serve(member, req, res, log));
       server.on('upgrade', (req, socket, head) => {
-        if ((req.url ?? '').split('?')[0] === WATCH_PATH) sockets.upgrade(req, socket, head);
+        const path = (req.url ?? '').split('?')[0];
+        if (path === WATCH_PATH) sockets.upgrade(req, socket, head);
+        else if (path === WS_API_PATH) apiSockets.upgrade(req, socket, head);
         else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       });
       server.maxConnections = serverLimits.maxClientConnections;
@@ -50,7 +60,7 @@ export async function startClientServer(member: Member, listenUrls: readonly str
       servers.push(server);
     }
   } catch (error) {
-    sockets.close();
+    closeSockets();
     await Promise.all(servers.map(closeServer));
     throw new Error(`cannot listen for clients: ${(error as Error).message}`);
   }
@@ -60,7 +70,7 @@ export async function startClientServer(member: Member, listenUrls: readonly str
       return { host: address.address, port: address.port };
     }),
     close: () => {
-      sockets.close();
+      closeSockets();
       return Promise.all(servers.map(closeServer)).then(() => {});
     },
   };
