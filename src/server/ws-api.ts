@@ -56,7 +56,7 @@ export class ApiSockets {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const wire = WIRE_OF_SUBPROTOCOL.get(ws.protocol) ?? (asked as Wire | null) ?? 'msgpack';
-      const connection = new ApiConnection(ws, wire, this.member, this.limits, this.log);
+      const connection = new ApiConnection(ws, socket, wire, this.member, this.limits, this.log);
       this.connections.add(connection);
       ws.on('close', () => this.connections.delete(connection));
     });
@@ -81,9 +81,12 @@ class ApiConnection {
   private readonly calls = new Set<number>();
   private readonly streams = new Map<number, StreamSession>();
   private ended = false;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    /** The upgraded socket under `ws`: corked while one turn's frames are queued, so that they leave in one write. */
+    private readonly socket: Duplex,
     private readonly wire: Wire,
     private readonly member: Member,
     private readonly limits: WsApiLimits,
@@ -254,6 +257,15 @@ class ApiConnection {
   /** Queues one frame; returns the bytes now queued toward the client. */
   private send(data: Uint8Array | string): number {
     if (this.ended || this.ws.readyState !== this.ws.OPEN) return 0;
+    if (!this.corked) {
+      // Answers of one apply turn resolve together: one socket write for all of them instead of one each.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.ws.send(data, { binary: this.wire === 'msgpack' }, () => this.updateReading());
     const queued = this.ws.bufferedAmount;
     if (queued > this.limits.maxBufferedBytes) {
