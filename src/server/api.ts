@@ -8,6 +8,7 @@ import { NO_MEMBER_ID, type StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
+import { callLeader, mustRelay } from './leader-relay.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
 import { packageVersion } from './version.js';
@@ -41,6 +42,17 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
   memberRemove: async (member, request) => ({ header: member.header(), response: await removeMember(member, request.id) }),
   memberPromote: async (member, request) => ({ header: member.header(), response: await promoteMember(member, request.id) }),
 };
+
+type AnyHandler = (member: Member, request: unknown) => Promise<{ header: ResponseHeader; response: unknown }>;
+
+/**
+ * Runs one call of `method` for any API: on this member, or (a membership change on a member that does not lead)
+ * on the leader. A handler that throws at once fails the promise like one that rejects.
+ */
+export async function dispatch(member: Member, method: Method, request: unknown): Promise<{ header: ResponseHeader; response: unknown }> {
+  if (mustRelay(member, method)) return callLeader(member, method, request as never);
+  return (handlers[method] as unknown as AnyHandler)(member, request);
+}
 
 export async function statusOf(member: Member): Promise<StatusResponse> {
   const node = member.raftNode;

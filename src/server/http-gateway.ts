@@ -4,13 +4,13 @@
 // are served as a streaming POST (http-watch.ts) and over a WebSocket upgrade of the same path (ws-watch.ts); Conclave's
 // own WebSocket API, every method multiplexed on one connection, is an upgrade of WS_API_PATH (ws-api.ts).
 
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverLimits } from '../limits.js';
 import { HEALTH_PATH, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
-import { debugVarsOf, handlers, healthOf } from './api.js';
+import { debugVarsOf, dispatch, healthOf } from './api.js';
 import { serveWatch } from './http-watch.js';
 import { WS_API_PATH } from '../protocol/ws-frames.js';
 import { ApiSockets } from './ws-api.js';
@@ -20,10 +20,7 @@ import type { Member } from './member.js';
 import { packageVersion } from './version.js';
 
 const METHOD_OF_PATH = new Map<string, Method>(Object.entries(METHOD_PATHS).map(([method, path]) => [path, method as Method]));
-/** Membership changes are made by the leader: a follower relays them there. */
-const LEADER_ONLY = new Set<Method>(['memberAdd', 'memberRemove', 'memberPromote']);
 const HEALTH_TIMEOUT_MS = 1000;
-const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 export interface ClientServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -114,12 +111,8 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     if (method === undefined) throw new ConclaveError('ErrNotFound', path);
     if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
     const body = await readBody(req);
-    if (LEADER_ONLY.has(method) && !member.raftNode.isLeader && member.raftNode.leaderId !== '') {
-      await relayToLeader(member, path, body, res);
-      return;
-    }
     const request = decodeRequest(method, body.length === 0 ? {} : parseJsonBody(body.toString('utf8')));
-    const { header, response } = await (handlers[method] as (m: Member, r: unknown) => ReturnType<(typeof handlers)[Method]>)(member, request);
+    const { header, response } = await dispatch(member, method, request);
     send(res, 200, encodeResponse(method, header, response as never));
   } catch (error) {
     const conclaveError = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message);
@@ -162,20 +155,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 const tooLarge = (bytes: number) =>
   new ConclaveError('ErrRequestTooLarge', `body of ${bytes} bytes or more exceeds serverLimits.maxRequestBytes (${serverLimits.maxRequestBytes})`);
-
-/** Sends a membership request to the leader's first client URL and passes its answer back unchanged. */
-async function relayToLeader(member: Member, path: string, body: Buffer, res: ServerResponse): Promise<void> {
-  const leaderUrl = member.attributesOf(member.raftNode.leaderId).clientUrls[0];
-  if (leaderUrl === undefined) throw new ConclaveError('ErrNotLeader', 'the leader has not published its client URLs yet');
-  await new Promise<void>((resolve, reject) => {
-    const relay = httpRequest(new URL(path, leaderUrl), { method: 'POST', headers: { ...JSON_HEADERS, 'content-length': body.length }, timeout: serverLimits.requestTimeoutMs }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, JSON_HEADERS);
-      answer.pipe(res);
-      answer.on('end', resolve);
-      answer.on('error', reject);
-    });
-    relay.on('timeout', () => relay.destroy(new ConclaveError('ErrTimeout', 'the leader did not answer')));
-    relay.on('error', (error) => reject(error instanceof ConclaveError ? error : new ConclaveError('ErrNotLeader', `the leader at ${leaderUrl} cannot be reached: ${error.message}`)));
-    relay.end(body);
-  });
-}

@@ -10,11 +10,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { wsApiLimits, type WsApiLimits } from '../limits.js';
-import type { Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeResponse, isMethod, type Json, type Wire } from '../protocol/json.js';
 import { decodeClientFrame, encodeServerFrame, frameIdOf, messageFrameEnds, WS_CLOSE, WS_SUBPROTOCOLS, type ClientFrame, type ServerFrame } from '../protocol/ws-frames.js';
-import { handlers } from './api.js';
+import { dispatch } from './api.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
 import { isStreamMethod, STREAM_METHODS, type StreamSession } from './ws-streams.js';
@@ -22,8 +21,6 @@ import { isStreamMethod, STREAM_METHODS, type StreamSession } from './ws-streams
 const WIRE_OF_SUBPROTOCOL = new Map<string, Wire>(Object.entries(WS_SUBPROTOCOLS).map(([wire, protocol]) => [protocol, wire as Wire]));
 /** A close frame's reason holds at most 123 bytes. */
 const MAX_CLOSE_REASON_CHARS = 120;
-
-type AnyHandler = (member: Member, request: unknown) => Promise<{ header: Parameters<typeof encodeResponse>[1]; response: unknown }>;
 
 export class ApiSockets {
   private readonly limits: WsApiLimits;
@@ -180,14 +177,10 @@ class ApiConnection {
     }
     this.calls.add(id);
     this.updateReading();
-    void this.run(method, request).then(
+    void dispatch(this.member, method, request).then(
       ({ header, response }) => this.answer(id, () => encodeResponse(method, header, response as never, this.wire)),
       (error: unknown) => this.answer(id, undefined, asConclaveError(error)),
     );
-  }
-
-  private async run(method: Method, request: unknown): ReturnType<AnyHandler> {
-    return (handlers[method] as unknown as AnyHandler)(this.member, request);
   }
 
   private answer(id: number, encode: (() => Json) | undefined, failure?: ConclaveError): void {
