@@ -125,7 +125,7 @@ export function stringListOf(field: Field | undefined): string[] {
  * An integer for msgpack: from 2^32 on a bigint, which the frame encoder writes as a 64-bit integer (it would
  * write a large number as a float).
  */
-function binaryInteger(value: number): number | bigint {
+export function binaryInteger(value: number): number | bigint {
   return value < 2 ** 32 ? value : BigInt(value);
 }
 

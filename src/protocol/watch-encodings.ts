@@ -6,6 +6,7 @@
 
 import type { ResponseHeader } from './kv.js';
 import { encodeHeader } from './json-header.js';
+import { binaryInteger } from './json-scalars.js';
 import { ENCODING_RESPONSE, MSGPACK_RESPONSE } from './json-value.js';
 import { encodeWatchEvent, encodeWatchEventText, type WatchResponseFields } from './json-watch.js';
 import { arrayHeader, encodeWire, mapEntries, mapHeader } from './msgpack-wire.js';
@@ -78,10 +79,10 @@ export const MSGPACK_WATCH_RESPONSES: WatchResponseEncoding = {
   opening: (header) => bufferOf(mapEntries({ header: encodeHeader(header, MSGPACK_RESPONSE) })),
   pieces(opening, fields, events) {
     const middle: Record<string, unknown> = {};
-    if (fields.watchId !== 0) middle['watch_id'] = fields.watchId;
+    if (fields.watchId !== 0) middle['watch_id'] = fields.watchId < 0 ? fields.watchId : binaryInteger(fields.watchId);
     if (fields.created === true) middle['created'] = true;
     if (fields.canceled === true) middle['canceled'] = true;
-    if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle['compact_revision'] = fields.compactRevision;
+    if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle['compact_revision'] = binaryInteger(fields.compactRevision);
     if (fields.cancelReason !== undefined && fields.cancelReason !== '') middle['cancel_reason'] = fields.cancelReason;
     if (fields.fragment === true) middle['fragment'] = true;
     const middleCount = Object.keys(middle).length;

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WsConnection } from '../../src/client/ws-connection.js';
@@ -213,6 +214,45 @@ describe.each(['json', 'msgpack'] as const)('the WebSocket API in %s', (wire) =>
     expect(await raw.next()).toEqual({ type: 'closed', id: 3 });
     raw.send({ id: 3, type: 'send', request: { progress_request: {} } });
     expect(await raw.next()).toMatchObject({ type: 'error', id: 3, error: { code: 'ErrInvalidFrame' } });
+  });
+});
+
+describe('frames of any shape', () => {
+  it.each(['json', 'msgpack'] as const)('in %s: each one with an ID gets exactly one answer under it, and the connection keeps serving', async (wire) => {
+    const { url } = await member();
+    const raw = await rawSocket(url, wire);
+    const junk = fc.record(
+      {
+        type: fc.oneof(fc.constantFrom('call', 'open', 'send', 'close'), fc.string({ maxLength: 8 })),
+        method: fc.oneof(fc.constantFrom('put', 'range', 'txn', 'watch', 'status'), fc.string({ maxLength: 8 }), fc.integer()),
+        request: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ key: fc.oneof(fc.string(), fc.uint8Array({ maxLength: 4 })), value: fc.jsonValue({ maxDepth: 1 }) })),
+        extra: fc.jsonValue({ maxDepth: 1 }),
+      },
+      { requiredKeys: ['type'] },
+    );
+    const frames = fc.sample(junk, { numRuns: 150, seed: 42 });
+    let id = 0;
+    for (const frame of frames) {
+      // Only calls are answered by definition; an open stream is closed again at once so that its ID is free.
+      const current = id++;
+      const value = wire === 'json' ? JSON.parse(JSON.stringify({ ...frame, id: current }, (_, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))) : { ...frame, id: current };
+      raw.send(value);
+      if (value.type === 'open' && value.method === 'watch') raw.send({ id: current, type: 'close' });
+    }
+    raw.send({ id: 100_000, type: 'call', method: 'status', request: {} });
+    const answered = new Map<number, number>();
+    for (;;) {
+      const frame = await raw.next();
+      if (frame.id === 100_000) {
+        expect(frame.type).toBe('response');
+        break;
+      }
+      if (frame.type === 'message') continue;
+      answered.set(frame.id, (answered.get(frame.id) ?? 0) + 1);
+    }
+    const calls = frames.map((frame, i) => ({ frame, i })).filter(({ frame }) => frame.type === 'call');
+    for (const { i } of calls) expect(answered.get(i), `frame ${i}: ${JSON.stringify(frames[i])}`).toBe(1);
+    expect(raw.ws.readyState).toBe(raw.ws.OPEN);
   });
 });
 
