@@ -119,14 +119,16 @@ class ApiConnection {
     if (data.length > this.limits.maxFrameBytes) {
       const id = frameIdOf(this.wire, data, isBinary);
       const tooLarge = new ConclaveError('ErrRequestTooLarge', `a frame of ${data.length} bytes, above wsApiLimits.maxFrameBytes (${this.limits.maxFrameBytes})`);
-      if (id === undefined || this.inUse(id)) this.end(WS_CLOSE.messageTooBig, tooLarge.message);
+      if (id === undefined || this.calls.has(id)) this.end(WS_CLOSE.messageTooBig, tooLarge.message);
       else this.sendFrame({ type: 'error', id, error: tooLarge });
       return;
     }
     const decoded = decodeClientFrame(this.wire, data, isBinary);
     if (!decoded.ok) {
+      // Under the ID of an open stream an error is about one message, and the stream goes on; under that of a call in
+      // progress it would read as the call's answer, so there is no way to answer it.
       if (decoded.id === undefined) this.end(decoded.closeCode, decoded.error.message);
-      else if (this.inUse(decoded.id)) this.end(WS_CLOSE.protocolError, `frame ${decoded.id}: ${decoded.error.message}`);
+      else if (this.calls.has(decoded.id)) this.end(WS_CLOSE.protocolError, `frame ${decoded.id}: ${decoded.error.message}`);
       else this.sendFrame({ type: 'error', id: decoded.id, error: decoded.error });
       return;
     }

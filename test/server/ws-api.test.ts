@@ -203,6 +203,8 @@ describe.each(['json', 'msgpack'] as const)('the WebSocket API in %s', (wire) =>
     expect(await raw.next()).toMatchObject({ type: 'message', id: 3, response: { created: true, watch_id: wire === 'json' ? '5' : 5 } });
     raw.send({ id: 3, type: 'send', request: { create_request: { key: 7 } } });
     expect(await raw.next()).toMatchObject({ type: 'error', id: 3, error: { code: 'ErrInvalidField', message: expect.stringContaining('create_request.key') } });
+    raw.send({ id: 3, type: 'send', request: { progress_request: {} }, bogus: 1 });
+    expect(await raw.next()).toMatchObject({ type: 'error', id: 3, error: { code: 'ErrUnknownField', message: expect.stringContaining('bogus') } });
     raw.send({ id: 4, type: 'call', method: 'put', request: { key: key('x'), value: key('1') } });
     const [first, second] = [await raw.next(), await raw.next()];
     const message = first.type === 'message' ? first : second;
