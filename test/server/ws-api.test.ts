@@ -258,6 +258,31 @@ describe('frames of any shape', () => {
   });
 });
 
+describe('choosing the encoding', () => {
+  it('by ?encoding= without a subprotocol, msgpack by default, and 400 for another', async () => {
+    const { url } = await member();
+    const base = `${url.replace('http', 'ws')}${WS_API_PATH}`;
+    const firstFrame = (target: string) =>
+      new Promise<{ isBinary: boolean; data: Buffer }>((resolve, reject) => {
+        const ws = new WebSocket(target);
+        cleanups.push(() => ws.terminate());
+        ws.once('open', () => ws.send(target.endsWith('json') ? '{"id":1,"type":"call","method":"status"}' : encodeWire({ id: 1, type: 'call', method: 'status' })));
+        ws.once('message', (data: Buffer, isBinary) => resolve({ isBinary, data }));
+        ws.once('error', reject);
+      });
+    const json = await firstFrame(`${base}?encoding=json`);
+    expect([json.isBinary, JSON.parse(json.data.toString()).type]).toEqual([false, 'response']);
+    const msgpack = await firstFrame(base);
+    expect([msgpack.isBinary, (decodeWire(msgpack.data) as any).type]).toEqual([true, 'response']);
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${base}?encoding=xml`);
+      ws.once('unexpected-response', (_, response) => resolve(response.statusCode ?? 0));
+      ws.once('error', () => resolve(-1));
+    });
+    expect(refused).toBe(400);
+  });
+});
+
 describe('protocol violations close the connection with the documented code', () => {
   it.each([
     ['a binary frame on a JSON connection', 'json', (ws: WebSocket) => ws.send(Buffer.from([1, 2, 3])), WS_CLOSE.unsupportedData],
