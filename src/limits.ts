@@ -183,6 +183,26 @@ export const watchLimits = {
 
 export type WatchLimits = { readonly [Name in keyof typeof watchLimits]: number };
 
+/** Bounds of one connection of the WebSocket API (src/server/ws-api.ts). */
+export const wsApiLimits = {
+  /** Largest frame a client may send (a request of serverLimits.maxRequestBytes and its envelope); a larger one, up to maxOversizedFrameBytes, is answered with ErrRequestTooLarge and skipped. */
+  maxFrameBytes: 1536 * 1024 + 4096,
+  /** Largest frame read at all: beyond it the connection closes with 1009 (the frame could only be buffered, not skipped). */
+  maxOversizedFrameBytes: 16 * 1024 * 1024,
+  /** Calls in progress on one connection; at it the member stops reading the connection until one finishes, and a call read beyond it gets ErrTooManyRequests. */
+  maxConcurrentRequests: 1024,
+  /** Streams open on one connection (watch streams, later lease keep-alives); an open beyond it gets ErrTooManyRequests. */
+  maxStreams: 256,
+  /** Bytes queued toward the client beyond which the member stops reading its frames, until the queue drains below. */
+  pauseReadingBytes: 4 * 1024 * 1024,
+  /** Bytes queued toward the client beyond which it is too slow and the connection closes with 4001 (its watch streams are cancelled before, at watchLimits.maxStreamPendingBytes). */
+  maxBufferedBytes: 64 * 1024 * 1024,
+  /** Time a closing connection has to take its close frame before it is cut. */
+  closeTimeoutMs: 1000,
+} as const;
+
+export type WsApiLimits = { readonly [Name in keyof typeof wsApiLimits]: number };
+
 /** Bounds of the client library (src/client). */
 export const clientLimits = {
   /** Time one request may take on one endpoint before the client tries the next. */
@@ -210,4 +230,8 @@ export const clientLimits = {
   minMemberRefreshMs: 500,
   /** Client URLs learned from the member list that the client keeps (beyond it, the rest are ignored). */
   maxDiscoveredEndpoints: 32,
+  /** Calls waiting for their answer on one WebSocket connection (wsApiLimits.maxConcurrentRequests is the member's side); beyond it a call fails with ErrTooManyRequests. */
+  maxPendingWsCalls: 1024,
+  /** Messages of one WebSocket stream received but not yet taken by its consumer; beyond it the stream ends with ErrWatchCanceled (the connection is shared, so it cannot be paused for one slow stream). */
+  maxQueuedStreamMessages: 10_000,
 } as const;

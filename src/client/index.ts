@@ -4,3 +4,4 @@ export { FROM_KEY_END, keyRange, prefixEnd, toBytes, type Bytes, type RangeShape
 export { compare, op, TxnBuilder, type CompareOperator, type TxnOp, type TxnOutcome, type TxnResponses } from './txn.js';
 export type { WatchBatch, WatchOptions } from './watch.js';
 export { KeptLease, type LeaseEvents, type LeaseLostReason } from './lease.js';
+export { WsConnection, WsStream, type WsCallOptions, type WsConnectionOptions } from './ws-connection.js';

@@ -65,6 +65,7 @@ export const ERRORS = {
   ErrDuplicateKey: { grpc: GRPC.invalidArgument, message: 'etcdserver: duplicate key given in txn request' },
   ErrTxnTooDeep: { grpc: GRPC.invalidArgument, message: 'etcdserver: txn nested too deeply' },
   ErrNotFound: { grpc: GRPC.notFound, message: 'Not Found' },
+  ErrInvalidFrame: { grpc: GRPC.invalidArgument, message: 'invalid frame' },
   ErrMethodNotAllowed: { grpc: GRPC.unimplemented, message: 'Method Not Allowed' },
   // The key-value store.
   ErrCompacted: { grpc: GRPC.outOfRange, message: 'etcdserver: mvcc: required revision has been compacted' },
@@ -103,6 +104,7 @@ export const ERRORS = {
   ErrUnreachable: { grpc: GRPC.unavailable, message: 'no endpoint could be reached' },
   ErrResponseTooLarge: { grpc: GRPC.resourceExhausted, message: 'response is larger than the client accepts' },
   ErrCanceled: { grpc: GRPC.cancelled, message: 'request canceled by the client' },
+  ErrConnectionClosed: { grpc: GRPC.unavailable, message: 'connection closed' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -2,6 +2,9 @@
 // accepted on input), member IDs as decimal uint64 strings over our 16 hex digits, enums by name (numbers
 // accepted on input). Reading throws ErrInvalidField naming the field; writing omits default values
 // (EmitDefaults false) and checks what it is given, since the client encodes what its caller passed.
+// The same readers take the WebSocket API's msgpack messages, where bytes are bin and integers are integers
+// (a JSON value never is a Uint8Array or a bigint, so the gateway's JSON is read exactly as before); a writer
+// with a binary context writes them that way.
 
 import { kvLimits } from '../limits.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
@@ -15,6 +18,8 @@ const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 export function bytesOf(field: Field | undefined): Uint8Array {
   if (field === undefined) return new Uint8Array(0);
+  // A copy: a decoded bin is a view of its whole frame, which a key held by a watch would otherwise keep alive.
+  if (field.value instanceof Uint8Array) return new Uint8Array(field.value);
   if (typeof field.value !== 'string') throw invalidField(field.path, `expected a base64 string, got ${describeJson(field.value)}`);
   const bytes = decodeBase64(field.value);
   if (bytes === undefined) throw invalidField(field.path, 'not valid base64');
@@ -35,6 +40,7 @@ export function keyOf(field: Field | undefined): Uint8Array {
 /** The exact integer a field holds, from a JSON number or a decimal string (jsonpb takes both for 64-bit fields). */
 function integerOf(field: Field): bigint {
   const { value, path } = field;
+  if (typeof value === 'bigint') return value;
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) throw invalidField(path, `not an integer (${value})`);
     // Past 2^53 - 1 the number was already rounded when the JSON was parsed: its value is unknown.
@@ -123,6 +129,14 @@ export function stringListOf(field: Field | undefined): string[] {
   return listOf(field, (value, path) => stringOf({ value, path }));
 }
 
+/**
+ * An integer for msgpack: from 2^32 on a bigint, which the frame encoder writes as a 64-bit integer (it would
+ * write a large number as a float).
+ */
+export function binaryInteger(value: number): number | bigint {
+  return value < 2 ** 32 ? value : BigInt(value);
+}
+
 /** Writes the fields of one message in proto order, leaving out those equal to their default. */
 export class JsonWriter {
   readonly json: JsonObject = {};
@@ -144,7 +158,7 @@ export class JsonWriter {
   bytes(name: string, value: Uint8Array | undefined, always = false): this {
     if (value === undefined) return this;
     if (!(value instanceof Uint8Array)) this.fail(name, `expected a Uint8Array, got ${describeJson(value)}`);
-    if (value.length > 0 || always) this.json[name] = encodeBase64(value);
+    if (value.length > 0 || always) this.json[name] = this.context.binary === true ? value : encodeBase64(value);
     return this;
   }
 
@@ -156,7 +170,7 @@ export class JsonWriter {
   count(name: string, value: number | undefined, always = false): this {
     if (value === undefined) return this;
     if (!Number.isSafeInteger(value) || value < 0) this.fail(name, `expected an integer from 0 to 2^53-1, got ${String(value)}`);
-    if (value !== 0 || always) this.json[name] = String(value);
+    if (value !== 0 || always) this.json[name] = this.context.binary === true ? binaryInteger(value) : String(value);
     return this;
   }
 
@@ -170,8 +184,8 @@ export class JsonWriter {
   id(name: string, value: string | undefined): this {
     if (value === undefined) return this;
     if (typeof value !== 'string' || !HEX_ID.test(value)) this.fail(name, `expected 16 lowercase hex digits, got ${JSON.stringify(value)}`);
-    const decimal = BigInt(`0x${value}`).toString(10);
-    if (decimal !== '0') this.json[name] = decimal;
+    const integer = BigInt(`0x${value}`);
+    if (integer !== 0n) this.json[name] = this.context.binary === true ? integer : integer.toString(10);
     return this;
   }
 

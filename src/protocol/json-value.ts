@@ -3,7 +3,11 @@
 
 import { ConclaveError, type ErrorCode } from './errors.js';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/**
+ * A message as the codec reads and writes it. In JSON it holds JSON values only; in the WebSocket API's msgpack
+ * frames (the same messages) bytes are bin (`Uint8Array`) and 64-bit integers beyond 2^32 are `bigint`.
+ */
+export type Json = null | boolean | number | string | bigint | Uint8Array | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -25,10 +29,12 @@ export function invalidField(path: string, problem: string): ConclaveError {
 export function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'bytes';
   switch (typeof value) {
     case 'string':
       return 'a string';
     case 'number':
+    case 'bigint':
       return 'a number';
     case 'boolean':
       return 'a boolean';
@@ -111,13 +117,30 @@ export class FieldReader {
   }
 }
 
-/** Where encoding errors go: a bad request from the caller is ErrInvalidField, a bad response a bug (ErrInternal). */
+/**
+ * Where encoding errors go (a bad request from the caller is ErrInvalidField, a bad response a bug: ErrInternal),
+ * and whether the message is written for msgpack (bytes as bin, integers as integers) instead of JSON.
+ */
 export interface EncodeContext {
   readonly code: ErrorCode;
+  readonly binary?: boolean;
 }
 
 export const ENCODING_REQUEST: EncodeContext = { code: 'ErrInvalidField' };
 export const ENCODING_RESPONSE: EncodeContext = { code: 'ErrInternal' };
+export const MSGPACK_REQUEST: EncodeContext = { code: 'ErrInvalidField', binary: true };
+export const MSGPACK_RESPONSE: EncodeContext = { code: 'ErrInternal', binary: true };
+
+/** The two encodings of the same messages: the gateway's JSON, and msgpack on the WebSocket API. */
+export type Wire = 'json' | 'msgpack';
+
+export function requestContext(wire: Wire): EncodeContext {
+  return wire === 'json' ? ENCODING_REQUEST : MSGPACK_REQUEST;
+}
+
+export function responseContext(wire: Wire): EncodeContext {
+  return wire === 'json' ? ENCODING_RESPONSE : MSGPACK_RESPONSE;
+}
 
 export function encodingError(context: EncodeContext, path: string, problem: string): ConclaveError {
   return new ConclaveError(context.code, `${path}: ${problem}`);

@@ -1,13 +1,13 @@
 // Watch requests and responses in the JSON of etcd 3.4's gateway (`POST /v3/watch`): each request is a
 // WatchRequest (`{"create_request":{...}}`, `{"cancel_request":{"watch_id":"1"}}` or `{"progress_request":{}}`), and
 // each response one line `{"result":{WatchResponse}}`, defaults left out as jsonpb does (a PUT event has no
-// "type", watch 0 no "watch_id"). An event's JSON is made once and spliced into every response that carries it.
+// "type", watch 0 no "watch_id"). How responses are made from shared pieces is in watch-encodings.ts.
 
 import type { KeyValue, ResponseHeader } from './kv.js';
 import { decodeKeyValue, encodeKeyValue } from './json-kv-responses.js';
-import { decodeHeader, encodeHeader } from './json-header.js';
+import { decodeHeader } from './json-header.js';
 import { boolOf, countOf, enumOf, keyOf, listOf, stringOf, JsonWriter, type ProtoEnum } from './json-scalars.js';
-import { ENCODING_RESPONSE, FieldReader, invalidField, type Field, type JsonObject } from './json-value.js';
+import { ENCODING_RESPONSE, FieldReader, invalidField, type EncodeContext, type Field, type JsonObject } from './json-value.js';
 import type { EventType, WatchCreateRequest, WatchEvent, WatchFilter } from './watch.js';
 
 export const EVENT_TYPE: ProtoEnum<EventType> = { type: 'Event.EventType', values: ['PUT', 'DELETE'], names: ['PUT', 'DELETE'] };
@@ -76,54 +76,36 @@ function decodeCreate(field: Field): WatchCreateRequest {
   };
 }
 
-/** One event's JSON text (mvccpb.Event): made once, spliced into every response that carries the event. */
-export function encodeWatchEventText(event: WatchEvent): string {
-  const writer = new JsonWriter('event', ENCODING_RESPONSE).enum('type', event.type, EVENT_TYPE);
-  writer.message('kv', encodeKeyValue(event.kv, 'event.kv', ENCODING_RESPONSE));
-  if (event.prevKv !== undefined) writer.message('prev_kv', encodeKeyValue(event.prevKv, 'event.prev_kv', ENCODING_RESPONSE));
-  return JSON.stringify(writer.json);
-}
-
-/** One event's JSON bytes: made once, shared by every response line that carries the event. */
-export function encodeWatchEventBytes(event: WatchEvent): Buffer {
-  return Buffer.from(encodeWatchEventText(event));
-}
-
-/** The opening of every response line of one revision, `{"result":{"header":{...}`: made once per revision. */
-export function encodeResponseOpening(header: ResponseHeader): Buffer {
-  return Buffer.from(`{"result":{"header":${JSON.stringify(encodeHeader(header, ENCODING_RESPONSE))}`);
-}
-
-const EVENTS_OPEN = Buffer.from(',"events":[');
-const COMMA = Buffer.from(',');
-const LINE_CLOSE = Buffer.from('}}\n');
-const EVENTS_LINE_CLOSE = Buffer.from(']}}\n');
-
-/**
- * One response line, `{"result":{...}}` and a newline, as pieces to be written in order: the revision's opening
- * (encodeResponseOpening) and the events' bytes (encodeWatchEventBytes) are shared, only the fields between them
- * are made for this line. A member writes one line per watcher per revision.
- */
-export function watchResponsePieces(opening: Buffer, fields: WatchResponseFields, events: readonly Buffer[]): Buffer[] {
-  let middle = '';
-  if (fields.watchId !== 0) middle += `,"watch_id":"${fields.watchId}"`;
-  if (fields.created === true) middle += ',"created":true';
-  if (fields.canceled === true) middle += ',"canceled":true';
-  if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle += `,"compact_revision":"${fields.compactRevision}"`;
-  if (fields.cancelReason !== undefined && fields.cancelReason !== '') middle += `,"cancel_reason":${JSON.stringify(fields.cancelReason)}`;
-  if (fields.fragment === true) middle += ',"fragment":true';
-  const pieces = middle === '' ? [opening] : [opening, Buffer.from(middle)];
-  if (events.length === 0) {
-    pieces.push(LINE_CLOSE);
-    return pieces;
+/** A WatchRequest as a client sends it; throws ErrInvalidField (ErrKeyTooLarge) on what a member would refuse to read. */
+export function encodeWatchRequest(request: WatchRequest, context: EncodeContext): JsonObject {
+  if ('createRequest' in request) {
+    const create = request.createRequest;
+    const writer = new JsonWriter('create_request', context)
+      .key('key', create.key)
+      .key('range_end', create.rangeEnd)
+      .count('start_revision', create.startRevision)
+      .bool('progress_notify', create.progressNotify)
+      .list('filters', create.filters, (filter) => WATCH_FILTER.names[WATCH_FILTER.values.indexOf(filter)] ?? filter)
+      .bool('prev_kv', create.prevKv)
+      .count('watch_id', create.watchId)
+      .bool('fragment', create.fragment);
+    return { create_request: writer.json };
   }
-  pieces.push(EVENTS_OPEN);
-  events.forEach((event, i) => {
-    if (i > 0) pieces.push(COMMA);
-    pieces.push(event);
-  });
-  pieces.push(EVENTS_LINE_CLOSE);
-  return pieces;
+  if ('cancelRequest' in request) return { cancel_request: new JsonWriter('cancel_request', context).count('watch_id', request.cancelRequest.watchId, true).json };
+  return { progress_request: {} };
+}
+
+/** One event (mvccpb.Event) as a message, in JSON or (a binary context) for msgpack. */
+export function encodeWatchEvent(event: WatchEvent, context: EncodeContext): JsonObject {
+  const writer = new JsonWriter('event', context).enum('type', event.type, EVENT_TYPE);
+  writer.message('kv', encodeKeyValue(event.kv, 'event.kv', context));
+  if (event.prevKv !== undefined) writer.message('prev_kv', encodeKeyValue(event.prevKv, 'event.prev_kv', context));
+  return writer.json;
+}
+
+/** One event's JSON text: made once, spliced into every response that carries the event. */
+export function encodeWatchEventText(event: WatchEvent): string {
+  return JSON.stringify(encodeWatchEvent(event, ENCODING_RESPONSE));
 }
 
 /** Reads one response line's parsed JSON (`{"result":...}`); an `{"error":...}` line is returned as such. */
@@ -133,7 +115,12 @@ export function decodeWatchResponse(value: unknown): WatchResponse | { readonly 
   if (error !== undefined) return { error: error.value };
   const resultField = top.read('result');
   if (resultField === undefined) throw invalidField('body', 'a watch response line holds "result" or "error"');
-  const r = FieldReader.of(resultField.value, resultField.path, false, 'WatchResponse');
+  return decodeWatchResponseMessage(resultField.value, resultField.path);
+}
+
+/** One WatchResponse message (in JSON, or as msgpack decoded it). */
+export function decodeWatchResponseMessage(value: unknown, path: string): WatchResponse {
+  const r = FieldReader.of(value, path, false, 'WatchResponse');
   const watchIdField = r.read('watch_id');
   const response: WatchResponse = {
     header: decodeHeader(r.read('header')),
@@ -161,7 +148,7 @@ function decodeEvent(value: unknown, path: string): WatchEvent {
 function signedOf(field: Field | undefined): number {
   if (field === undefined) return 0;
   const { value, path } = field;
-  const text = typeof value === 'number' ? String(value) : value;
+  const text = typeof value === 'number' || typeof value === 'bigint' ? String(value) : value;
   if (typeof text !== 'string' || !/^-?(?:0|[1-9][0-9]{0,15})$/.test(text)) throw invalidField(path, 'expected a watch ID');
   return Number(text);
 }

@@ -13,6 +13,8 @@
 //   kvLimits.maxTxnDepth levels ErrTxnTooDeep. Responses skip unknown fields (a newer server may add some) and
 //   throw ErrInvalidField when malformed.
 // - Whether a well-formed request makes sense (an empty key, a revision in the future...) is the server's business.
+// - The WebSocket API's msgpack frames carry these same messages (wire 'msgpack'): bytes as bin, integers as
+//   integers; they are read by the same decoders (see json-scalars.ts).
 
 import type { Method, Requests, Responses } from './api.js';
 import type { ResponseHeader } from './kv.js';
@@ -77,10 +79,10 @@ import {
 } from './json-lease.js';
 import { JsonWriter } from './json-scalars.js';
 import { decodeError } from './json-errors.js';
-import { describeJson, isJsonObject, ENCODING_REQUEST, ENCODING_RESPONSE, encodingError, FieldReader, type EncodeContext, type Json, type JsonObject } from './json-value.js';
+import { describeJson, encodingError, FieldReader, isJsonObject, requestContext, responseContext, type EncodeContext, type Json, type JsonObject, type Wire } from './json-value.js';
 import { ConclaveError } from './errors.js';
 
-export type { Json } from './json-value.js';
+export type { Json, Wire } from './json-value.js';
 export { decodeHealth, encodeHealth } from './json-cluster.js';
 export { decodeError, encodeError, parseJsonBody } from './json-errors.js';
 
@@ -217,16 +219,22 @@ export function decodeRequest<M extends Method>(method: M, body: unknown): Reque
   return codecOf(method).decodeRequest(body, '');
 }
 
-/** The JSON body of a call; throws ErrInvalidField (or ErrKeyTooLarge, ErrTxnTooDeep) on what the server would refuse to read. */
-export function encodeRequest<M extends Method>(method: M, request: Requests[M]): Json {
-  return codecOf(method).encodeRequest(request, '', ENCODING_REQUEST);
+/** Whether `method` is a (unary) method of the table; a name from the wire is checked with this first. */
+export function isMethod(name: string): name is Method {
+  return Object.hasOwn(CODECS, name);
 }
 
-export function encodeResponse<M extends Method>(method: M, header: ResponseHeader, response: Responses[M]): Json {
+/** The JSON body of a call; throws ErrInvalidField (or ErrKeyTooLarge, ErrTxnTooDeep) on what the server would refuse to read. */
+export function encodeRequest<M extends Method>(method: M, request: Requests[M], wire: Wire = 'json'): Json {
+  return codecOf(method).encodeRequest(request, '', requestContext(wire));
+}
+
+export function encodeResponse<M extends Method>(method: M, header: ResponseHeader, response: Responses[M], wire: Wire = 'json'): Json {
   const codec = codecOf(method);
-  if (typeof header !== 'object' || header === null) throw encodingError(ENCODING_RESPONSE, 'header', `expected a ResponseHeader, got ${describeJson(header)}`);
-  if (typeof response !== 'object' || response === null) throw encodingError(ENCODING_RESPONSE, 'response', `expected a ${codec.response}, got ${describeJson(response)}`);
-  const writer = new JsonWriter('', ENCODING_RESPONSE).message('header', encodeHeader(header, ENCODING_RESPONSE));
+  const context = responseContext(wire);
+  if (typeof header !== 'object' || header === null) throw encodingError(context, 'header', `expected a ResponseHeader, got ${describeJson(header)}`);
+  if (typeof response !== 'object' || response === null) throw encodingError(context, 'response', `expected a ${codec.response}, got ${describeJson(response)}`);
+  const writer = new JsonWriter('', context).message('header', encodeHeader(header, context));
   codec.encodeResponse(writer, response, header.revision);
   return writer.json;
 }

@@ -10,6 +10,7 @@ import type { ResponseHeader } from '../protocol/kv.js';
 import { validateClientRequest, type ClientRequest } from '../protocol/request-id.js';
 import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
 import { grantLease, keepAliveLease, leaseTimeToLive, listLeases, revokeLease } from './lease-api.js';
+import { callLeader, mustRelay } from './leader-relay.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
 import { packageVersion } from './version.js';
@@ -53,6 +54,18 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
   leaseTimeToLive: leaseTimeToLive,
   leaseLeases: (member) => listLeases(member),
 };
+
+type AnyHandler = (member: Member, request: unknown, context: RequestContext) => Promise<{ header: ResponseHeader; response: unknown }>;
+
+/**
+ * Runs one call of `method` for any API: on this member, or (a membership change on a member that does not lead)
+ * on the leader. A handler that throws at once fails the promise like one that rejects.
+ */
+/** Runs a call of any API (HTTP or WebSocket) on this member, or on the leader for what only the leader does. */
+export async function dispatch(member: Member, method: Method, request: unknown, context: RequestContext = {}): Promise<{ header: ResponseHeader; response: unknown }> {
+  if (mustRelay(member, method)) return callLeader(member, method, request as never);
+  return (handlers[method] as unknown as AnyHandler)(member, request, context);
+}
 
 export async function statusOf(member: Member): Promise<StatusResponse> {
   const node = member.raftNode;

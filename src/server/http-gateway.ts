@@ -1,27 +1,27 @@
 // The HTTP/JSON API, compatible with etcd 3.4's v3 gRPC gateway: POST the JSON of a request to its path, get the JSON
 // of the response or etcd's error shape. Bodies are bounded (serverLimits.maxRequestBytes) and decoded strictly;
 // nothing is proposed for a request that fails to decode. A follower sends membership changes to the leader. Watches
-// are served as a streaming POST (http-watch.ts) and over a WebSocket upgrade of the same path (ws-watch.ts).
+// are served as a streaming POST (http-watch.ts) and over a WebSocket upgrade of the same path (ws-watch.ts); Conclave's
+// own WebSocket API, every method multiplexed on one connection, is an upgrade of WS_API_PATH (ws-api.ts).
 
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverLimits } from '../limits.js';
 import { HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { clientRequestOfHeaders } from '../protocol/request-id.js';
-import { debugVarsOf, handlers, healthOf, type RequestContext } from './api.js';
+import { debugVarsOf, dispatch, healthOf } from './api.js';
 import { serveKeepAlive, serveWatch } from './http-watch.js';
+import { WS_API_PATH } from '../protocol/ws-frames.js';
+import { ApiSockets } from './ws-api.js';
 import { WatchSockets } from './ws-watch.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
 import { packageVersion } from './version.js';
 
 const METHOD_OF_PATH = new Map<string, Method>([...Object.entries(METHOD_PATHS).map(([method, path]) => [path, method as Method] as const), ...Object.entries(METHOD_ALIASES)]);
-/** Membership changes are made by the leader: a follower relays them there. */
-const LEADER_ONLY = new Set<Method>(['memberAdd', 'memberRemove', 'memberPromote']);
 const HEALTH_TIMEOUT_MS = 1000;
-const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 export interface ClientServer {
   readonly addresses: readonly { host: string; port: number }[];
@@ -31,6 +31,11 @@ export interface ClientServer {
 export async function startClientServer(member: Member, listenUrls: readonly string[], log: Logger): Promise<ClientServer> {
   const servers: Server[] = [];
   const sockets = new WatchSockets(member);
+  const apiSockets = new ApiSockets(member, log);
+  const closeSockets = (): void => {
+    sockets.close();
+    apiSockets.close();
+  };
   try {
     for (const url of listenUrls) {
       const { hostname, port } = new URL(url);
@@ -41,6 +46,7 @@ export async function startClientServer(member: Member, listenUrls: readonly str
         const path = (req.url ?? '').split('?')[0];
         if (path === WATCH_PATH) sockets.upgrade(req, socket, head);
         else if (path === LEASE_KEEPALIVE_PATH) sockets.upgradeKeepAlive(req, socket, head);
+        else if (path === WS_API_PATH) apiSockets.upgrade(req, socket, head);
         else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       });
       server.maxConnections = serverLimits.maxClientConnections;
@@ -55,7 +61,7 @@ export async function startClientServer(member: Member, listenUrls: readonly str
       servers.push(server);
     }
   } catch (error) {
-    sockets.close();
+    closeSockets();
     await Promise.all(servers.map(closeServer));
     throw new Error(`cannot listen for clients: ${(error as Error).message}`);
   }
@@ -65,7 +71,7 @@ export async function startClientServer(member: Member, listenUrls: readonly str
       return { host: address.address, port: address.port };
     }),
     close: () => {
-      sockets.close();
+      closeSockets();
       return Promise.all(servers.map(closeServer)).then(() => {});
     },
   };
@@ -114,14 +120,9 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     if (method === undefined) throw new ConclaveError('ErrNotFound', path);
     if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
     const body = await readBody(req);
-    if (LEADER_ONLY.has(method) && !member.raftNode.isLeader && member.raftNode.leaderId !== '') {
-      await relayToLeader(member, path, body, res);
-      return;
-    }
     const request = decodeRequest(method, body.length === 0 ? {} : parseJsonBody(body.toString('utf8')));
     const client = clientRequestOfHeaders(req.headers);
-    const context = client === undefined ? {} : { client };
-    const { header, response } = await (handlers[method] as (m: Member, r: unknown, c: RequestContext) => ReturnType<(typeof handlers)[Method]>)(member, request, context);
+    const { header, response } = await dispatch(member, method, request, client === undefined ? {} : { client });
     send(res, 200, encodeResponse(method, header, response as never));
   } catch (error) {
     const conclaveError = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message);
@@ -172,20 +173,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 const tooLarge = (bytes: number) =>
   new ConclaveError('ErrRequestTooLarge', `body of ${bytes} bytes or more exceeds serverLimits.maxRequestBytes (${serverLimits.maxRequestBytes})`);
-
-/** Sends a membership request to the leader's first client URL and passes its answer back unchanged. */
-async function relayToLeader(member: Member, path: string, body: Buffer, res: ServerResponse): Promise<void> {
-  const leaderUrl = member.attributesOf(member.raftNode.leaderId).clientUrls[0];
-  if (leaderUrl === undefined) throw new ConclaveError('ErrNotLeader', 'the leader has not published its client URLs yet');
-  await new Promise<void>((resolve, reject) => {
-    const relay = httpRequest(new URL(path, leaderUrl), { method: 'POST', headers: { ...JSON_HEADERS, 'content-length': body.length }, timeout: serverLimits.requestTimeoutMs }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, JSON_HEADERS);
-      answer.pipe(res);
-      answer.on('end', resolve);
-      answer.on('error', reject);
-    });
-    relay.on('timeout', () => relay.destroy(new ConclaveError('ErrTimeout', 'the leader did not answer')));
-    relay.on('error', (error) => reject(error instanceof ConclaveError ? error : new ConclaveError('ErrNotLeader', `the leader at ${leaderUrl} cannot be reached: ${error.message}`)));
-    relay.end(body);
-  });
-}

@@ -1,22 +1,16 @@
-// One watch stream (an HTTP `/v3/watch` call today, a WebSocket connection's watches later): the watch IDs it
-// hands out, its requests (create, cancel, progress) and its responses, as etcd's serverWatchStream. Responses
-// are lines in the gateway's JSON; an event's bytes are made once for every stream that carries it (the hub hands
-// all of them the same event object), and a revision's header once per stream. The output reports how much is queued toward the consumer: past
+// One watch stream (an HTTP `/v3/watch` call, an etcd-framed WebSocket, or a watch stream of the WebSocket API):
+// the watch IDs it hands out, its requests (create, cancel, progress) and its responses, as etcd's
+// serverWatchStream. Responses are made from shared pieces in the stream's encoding (watch-encodings.ts): an
+// event's bytes once for every stream that carries it, a revision's header once per stream. The output reports how much is queued toward the consumer: past
 // watchLimits.maxStreamPendingBytes the stream is too slow, and the hub cancels its watches with that reason.
 
 import { watchLimits, type WatchLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import { encodeError, parseJsonBody } from '../protocol/json.js';
-import {
-  decodeWatchRequest,
-  encodeResponseOpening,
-  encodeWatchEventBytes,
-  watchResponsePieces,
-  type WatchRequest,
-  type WatchResponseFields,
-} from '../protocol/json-watch.js';
-import type { WatchCreateRequest, WatchEvent } from '../protocol/watch.js';
+import { decodeWatchRequest, type WatchRequest, type WatchResponseFields } from '../protocol/json-watch.js';
+import { JSON_LINE_WATCH_RESPONSES, type WatchResponseEncoding } from '../protocol/watch-encodings.js';
+import type { WatchCreateRequest } from '../protocol/watch.js';
 import type { Watch, WatchDelivery, WatchHub, WatchSink } from './watch-hub.js';
 
 /** The watch ID of a progress response that answers a progress request (for the whole stream). */
@@ -25,19 +19,13 @@ export const STREAM_PROGRESS_WATCH_ID = -1;
 export const REFUSED_WATCH_ID = -1;
 const PROGRESS_RETRY_MS = 10;
 
-const EVENT_BYTES = new WeakMap<WatchEvent, Buffer>();
-
-function eventBytes(event: WatchEvent): Buffer {
-  let bytes = EVENT_BYTES.get(event);
-  if (bytes === undefined) EVENT_BYTES.set(event, (bytes = encodeWatchEventBytes(event)));
-  return bytes;
-}
-
 export interface WatchStreamOptions {
   readonly hub: WatchHub;
   readonly header: (revision: number) => ResponseHeader;
-  /** Writes one response line (its pieces, in order, newline included); returns the bytes now queued toward the consumer. */
+  /** Writes one response (its pieces, in order); returns the bytes now queued toward the consumer. */
   readonly write: (pieces: readonly Buffer[]) => number;
+  /** How responses are made; JSON lines (`{"result":...}` and a newline) unless given. */
+  readonly encoding?: WatchResponseEncoding;
   readonly limits?: Partial<WatchLimits>;
 }
 
@@ -49,9 +37,11 @@ export class WatchStream implements WatchSink {
   private openingRevision = -1;
   private opening: Buffer = Buffer.alloc(0);
   private readonly limits: WatchLimits;
+  private readonly encoding: WatchResponseEncoding;
 
   constructor(private readonly options: WatchStreamOptions) {
     this.limits = { ...watchLimits, ...options.limits };
+    this.encoding = options.encoding ?? JSON_LINE_WATCH_RESPONSES;
   }
 
   get watchCount(): number {
@@ -100,7 +90,7 @@ export class WatchStream implements WatchSink {
       return true;
     }
     const fragment = this.watches.get(watch.watchId)?.fragment === true;
-    const texts = delivery.events.map(eventBytes);
+    const texts = delivery.events.map((event) => this.encoding.event(event));
     let queued = 0;
     if (!fragment) {
       queued = this.respond(delivery.revision, { watchId: watch.watchId }, texts);
@@ -161,9 +151,9 @@ export class WatchStream implements WatchSink {
     // Every watcher of a revision gets the same header: its bytes are made once.
     if (revision !== this.openingRevision) {
       this.openingRevision = revision;
-      this.opening = encodeResponseOpening(this.options.header(revision));
+      this.opening = this.encoding.opening(this.options.header(revision));
     }
-    return this.options.write(watchResponsePieces(this.opening, fields, events));
+    return this.options.write(this.encoding.pieces(this.opening, fields, events));
   }
 }
 

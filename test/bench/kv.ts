@@ -2,15 +2,17 @@
 // values), closed loop at 1, 16, 64 and 256 clients, printing ops/s and p50/p99 latency per row. With --etcd it also
 // starts a 3-member etcd (the `etcd` binary of `apt-get install etcd-server`) on other ports and runs every row
 // against both in the order Conclave, etcd, etcd, Conclave, averaging each side's two runs (the machine is shared
-// and its load drifts; only ratios from one run compare).
+// and its load drifts; only ratios from one run compare). Rows named ws-put, ws-range and ws-range-serializable
+// send the same requests over one WebSocket API connection (msgpack) with that many in flight, Conclave only.
 //
-//   npm run bench -- [--seconds 5] [--clients 1,16,64,256] [--rows put,range,range-serializable] [--etcd] [--json]
+//   npm run bench -- [--seconds 5] [--clients 1,16,64,256] [--rows put,range,range-serializable,ws-put,ws-range] [--etcd] [--json]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { WsConnection } from '../../src/client/ws-connection.js';
 import { freePort, ProcessCluster } from '../support/process-cluster.js';
 
 interface Args {
@@ -102,10 +104,7 @@ async function findLeader(target: Target, timeoutMs = 20_000): Promise<string> {
 }
 
 /** Closed loop: `clients` requests in flight, each client sending its next request when the previous one returns. */
-async function run(target: Target, row: string, clients: number, args: Args): Promise<Result> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  const value = Buffer.alloc(args.valueBytes, 'v').toString('base64');
-  const url = new URL(row === 'put' ? '/v3/kv/put' : '/v3/kv/range', target.leader);
+async function closedLoop(clients: number, args: Args, send: (i: number) => Promise<unknown>): Promise<Result> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | null = null;
@@ -113,14 +112,9 @@ async function run(target: Target, row: string, clients: number, args: Args): Pr
   const deadline = started + args.seconds * 1000;
   const client = async (id: number) => {
     for (let i = id; performance.now() < deadline; i += clients) {
-      const key = Buffer.from(`bench/${i % args.keys}`).toString('base64');
-      const body =
-        row === 'put'
-          ? `{"key":"${key}","value":"${value}"}`
-          : `{"key":"${key}"${row === 'range-serializable' ? ',"serializable":true' : ''}}`;
       const sent = performance.now();
       try {
-        await post(agent, url, body);
+        await send(i);
         latencies.push(performance.now() - sent);
       } catch (error) {
         errors++;
@@ -130,10 +124,43 @@ async function run(target: Target, row: string, clients: number, args: Args): Pr
   };
   await Promise.all(Array.from({ length: clients }, (_, id) => client(id)));
   const elapsedSeconds = (performance.now() - started) / 1000;
-  agent.destroy();
   latencies.sort((a, b) => a - b);
   const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return { opsPerSecond: latencies.length / elapsedSeconds, p50Ms: quantile(0.5), p99Ms: quantile(0.99), errors, firstError };
+}
+
+async function run(target: Target, row: string, clients: number, args: Args): Promise<Result> {
+  if (row.startsWith('ws-')) return runOverWebSocket(target, row.slice(3), clients, args);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const value = Buffer.alloc(args.valueBytes, 'v').toString('base64');
+  const url = new URL(row === 'put' ? '/v3/kv/put' : '/v3/kv/range', target.leader);
+  try {
+    return await closedLoop(clients, args, (i) => {
+      const key = Buffer.from(`bench/${i % args.keys}`).toString('base64');
+      const body =
+        row === 'put'
+          ? `{"key":"${key}","value":"${value}"}`
+          : `{"key":"${key}"${row === 'range-serializable' ? ',"serializable":true' : ''}}`;
+      return post(agent, url, body);
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The same workload with every request on one WebSocket API connection (msgpack), `clients` of them in flight. */
+async function runOverWebSocket(target: Target, row: string, clients: number, args: Args): Promise<Result> {
+  const connection = await WsConnection.connect(target.leader);
+  const value = Buffer.alloc(args.valueBytes, 'v');
+  try {
+    return await closedLoop(clients, args, (i) => {
+      const key = Buffer.from(`bench/${i % args.keys}`);
+      if (row === 'put') return connection.call('put', { key, value });
+      return connection.call('range', row === 'range-serializable' ? { key, serializable: true } : { key });
+    });
+  } finally {
+    connection.close();
+  }
 }
 
 async function startEtcd(): Promise<{ target: Target; stop: () => Promise<void> }> {
@@ -193,7 +220,8 @@ async function main(): Promise<void> {
         const [c, e] = targets;
         let ours: Result;
         let theirs: Result | null = null;
-        if (e === undefined) ours = await run(c as Target, row, clients, args);
+        // etcd has no WebSocket API: its side of a ws- row stays empty.
+        if (e === undefined || row.startsWith('ws-')) ours = await run(c as Target, row, clients, args);
         else {
           const c1 = await run(c as Target, row, clients, args);
           const e1 = await run(e, row, clients, args);
@@ -204,8 +232,10 @@ async function main(): Promise<void> {
         }
         if (args.json) process.stdout.write(JSON.stringify({ row, clients, conclave: ours, etcd: theirs }) + '\n');
         const cells =
-          theirs === null
+          etcd === null
             ? [row, clients, fmt(ours.opsPerSecond), fmt(ours.p50Ms, 2), fmt(ours.p99Ms, 2), ours.errors]
+            : theirs === null
+            ? [row, clients, fmt(ours.opsPerSecond), fmt(ours.p50Ms, 2), fmt(ours.p99Ms, 2), '-', '-', '-', '-']
             : [row, clients, fmt(ours.opsPerSecond), fmt(ours.p50Ms, 2), fmt(ours.p99Ms, 2), fmt(theirs.opsPerSecond), fmt(theirs.p50Ms, 2), fmt(theirs.p99Ms, 2), `${fmt(ours.opsPerSecond / theirs.opsPerSecond, 2)}x`];
         process.stdout.write(`| ${cells.join(' | ')} |\n`);
         if (ours.firstError !== null) process.stdout.write(`  conclave errors: ${ours.errors}, first: ${ours.firstError}\n`);

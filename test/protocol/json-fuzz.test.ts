@@ -63,7 +63,7 @@ type Mutation = { kind: 'replace'; with: Json } | { kind: 'drop' } | { kind: 're
 function mutate(value: Json, path: readonly (string | number)[], mutation: Mutation): Json {
   if (path.length === 0) {
     if (mutation.kind === 'replace') return mutation.with;
-    if (mutation.kind === 'add' && typeof value === 'object' && value !== null && !Array.isArray(value)) return { ...value, [mutation.name]: mutation.value };
+    if (mutation.kind === 'add' && typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) return { ...value, [mutation.name]: mutation.value };
     return value;
   }
   const [step, ...rest] = path;
@@ -71,7 +71,7 @@ function mutate(value: Json, path: readonly (string | number)[], mutation: Mutat
     if (rest.length === 0 && mutation.kind === 'drop') return value.filter((_, index) => index !== step);
     return value.map((item, index) => (index === step ? mutate(item, rest, mutation) : item));
   }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof step === 'string') {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && typeof step === 'string') {
     const copy: { [key: string]: Json } = { ...value };
     const inner = copy[step];
     if (inner === undefined) return value;

@@ -3,6 +3,7 @@
 // and is removed again, upon which it stops on its own.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WsConnection } from '../../src/client/ws-connection.js';
 import { get, postJson, put, waitForLeader, waitForMembersPublished, eventually as eventuallyWith } from '../support/http-json.js';
 import { ProcessCluster, type ProcessMember } from '../support/process-cluster.js';
 
@@ -75,6 +76,16 @@ describe('membership changes on a running cluster', () => {
     expect(remove.status).toBe(404);
     expect(remove.body['error']).toBe('etcdserver: member not found');
     expect(remove.body['message']).toBe('etcdserver: member not found: 0000000000003039');
+    // Over the WebSocket API on a follower, which relays to the leader as its HTTP gateway does (else ErrNotLeader).
+    const follower = cluster.endpoints.find((e) => e !== leader) as string;
+    const connection = await WsConnection.connect(follower);
+    try {
+      const voterId = BigInt(voter.ID).toString(16).padStart(16, '0');
+      await expect(connection.call('memberPromote', { id: voterId })).rejects.toMatchObject({ code: 'ErrMemberNotLearner' });
+      await expect(connection.call('memberRemove', { id: '0000000000003039' })).rejects.toMatchObject({ code: 'ErrMemberNotFound', detail: '0000000000003039' });
+    } finally {
+      connection.close();
+    }
   });
 
   it('promotes the learner to a voter once it is in sync', async () => {

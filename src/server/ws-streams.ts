@@ -1,0 +1,52 @@
+// The streaming methods of the WebSocket API, one entry per method: what a stream opened under that name does
+// with the messages the client sends on it and what it pushes back. A new streaming method (a lease keep-alive)
+// is a new entry here; the connection (ws-api.ts) needs no change.
+
+import type { ConclaveError } from '../protocol/errors.js';
+import { decodeWatchRequest } from '../protocol/json-watch.js';
+import type { Json, Wire } from '../protocol/json.js';
+import { JSON_WATCH_RESPONSES, MSGPACK_WATCH_RESPONSES } from '../protocol/watch-encodings.js';
+import type { Member } from './member.js';
+import { WatchStream } from './watch-stream.js';
+
+/** What a stream may do on its connection. Both send methods return the bytes now queued toward the client. */
+export interface StreamContext {
+  readonly member: Member;
+  readonly wire: Wire;
+  /** Sends one message: a response message of the codec, written for this connection's encoding. */
+  send(response: Json): number;
+  /** Sends one message whose response is already encoded for this connection, as pieces in order. */
+  sendPieces(pieces: readonly Uint8Array[]): number;
+  /** Ends the stream from the member's side (a `closed` frame, with the error when there is one). */
+  end(error?: ConclaveError): void;
+}
+
+export interface StreamSession {
+  /** One message from the client, as decoded from the frame; throws a ConclaveError for one it cannot take (it changes nothing, and the stream goes on). */
+  receive(request: unknown): void;
+  /** The client closed the stream, or the connection went away. */
+  close(): void;
+}
+
+export type StreamMethod = (context: StreamContext) => StreamSession;
+
+/** A watch stream: WatchRequests in, WatchResponses out, as `/v3/watch`, with events encoded once per encoding. */
+function watch(context: StreamContext): StreamSession {
+  const { member } = context;
+  const stream = new WatchStream({
+    hub: member.watches,
+    header: (revision) => member.header(revision),
+    encoding: context.wire === 'json' ? JSON_WATCH_RESPONSES : MSGPACK_WATCH_RESPONSES,
+    write: (pieces) => context.sendPieces(pieces),
+  });
+  return {
+    receive: (request) => stream.handle(decodeWatchRequest(request)),
+    close: () => stream.close(),
+  };
+}
+
+export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch };
+
+export function isStreamMethod(name: string): boolean {
+  return Object.hasOwn(STREAM_METHODS, name);
+}
