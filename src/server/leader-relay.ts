@@ -1,5 +1,6 @@
 // Membership changes are made by the leader: a member that is not the leader sends them to the leader's HTTP
 // gateway and hands back its answer (or its error, as the same ConclaveError), whichever API the call came in on.
+// A lease's time-to-live is the leader's too (lease-api.ts sends it here; renewals go by keepalive-relay.ts).
 
 import { request as httpRequest } from 'node:http';
 import { serverLimits } from '../limits.js';
@@ -25,7 +26,12 @@ export async function callLeader<M extends Method>(member: Member, method: M, re
     const headers = { 'content-type': 'application/json', 'content-length': body.length };
     const relay = httpRequest(new URL(METHOD_PATHS[method], leaderUrl), { method: 'POST', headers, timeout: serverLimits.requestTimeoutMs }, (response) => {
       const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > serverLimits.maxRequestBytes) response.destroy(new ConclaveError('ErrResponseTooLarge', 'the leader answered more than serverLimits.maxRequestBytes'));
+        else chunks.push(chunk);
+      });
       response.on('end', () => resolve({ status: response.statusCode ?? 502, text: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     });

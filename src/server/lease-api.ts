@@ -18,7 +18,7 @@ import type {
 } from '../protocol/lease.js';
 import { validateKvCommand, type KvCommand } from '../state/index.js';
 import { checkLeaseId } from '../state/kv-validate.js';
-import { forwardToLeader } from './leader-forward.js';
+import { callLeader } from './leader-relay.js';
 import type { Member } from './member.js';
 
 type Answer<R> = Promise<{ header: ResponseHeader; response: R }>;
@@ -85,7 +85,7 @@ export async function keepAliveLease(member: Member, request: LeaseKeepAliveRequ
 
 export async function leaseTimeToLive(member: Member, request: LeaseTimeToLiveRequest): Answer<LeaseTimeToLiveResponse> {
   const url = await leaderUrl(member);
-  if (url !== null) return forwardToLeader(url, 'leaseTimeToLive', request);
+  if (url !== null) return callLeader(member, 'leaseTimeToLive', request);
   // What was granted before this call reached the leader is applied here before it answers.
   await member.linearizableBarrier();
   const lease = member.kv.leases.get(request.id);

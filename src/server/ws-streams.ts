@@ -2,10 +2,13 @@
 // with the messages the client sends on it and what it pushes back. A new streaming method (a lease keep-alive)
 // is a new entry here; the connection (ws-api.ts) needs no change.
 
-import type { ConclaveError } from '../protocol/errors.js';
+import { leaseLimits } from '../limits.js';
+import { ConclaveError } from '../protocol/errors.js';
+import { decodeRequest, encodeResponse } from '../protocol/json.js';
 import { decodeWatchRequest } from '../protocol/json-watch.js';
 import type { Json, Wire } from '../protocol/json.js';
 import { JSON_WATCH_RESPONSES, MSGPACK_WATCH_RESPONSES } from '../protocol/watch-encodings.js';
+import { keepAliveLease } from './lease-api.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -45,7 +48,41 @@ function watch(context: StreamContext): StreamSession {
   };
 }
 
-export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch };
+/**
+ * A lease keep-alive stream: LeaseKeepAliveRequests in, a LeaseKeepAliveResponse out for each, as
+ * `/v3/lease/keepalive`. A renewal that fails (the leader changed, too many waiting) ends the stream with its
+ * error, as etcd's keep-alive stream ends: the client opens another, at the new leader.
+ */
+function leaseKeepAlive(context: StreamContext): StreamSession {
+  let pending = 0;
+  let open = true;
+  return {
+    receive: (request) => {
+      const decoded = decodeRequest('leaseKeepAlive', request);
+      if (pending >= leaseLimits.maxPendingKeepAlivesPerStream) {
+        throw new ConclaveError('ErrTooManyRequests', `${pending} renewals of this stream wait for an answer (leaseLimits.maxPendingKeepAlivesPerStream)`);
+      }
+      pending++;
+      keepAliveLease(context.member, decoded).then(
+        ({ header, response }) => {
+          pending--;
+          if (open) context.send(encodeResponse('leaseKeepAlive', header, response, context.wire));
+        },
+        (error: unknown) => {
+          pending--;
+          if (!open) return;
+          open = false;
+          context.end(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error)));
+        },
+      );
+    },
+    close: () => {
+      open = false;
+    },
+  };
+}
+
+export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive };
 
 export function isStreamMethod(name: string): boolean {
   return Object.hasOwn(STREAM_METHODS, name);

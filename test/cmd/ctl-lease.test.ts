@@ -1,35 +1,21 @@
 // Leases from the outside of one member: `conclavectl lease grant|revoke|timetolive|list|keep-alive` printing what
 // etcdctl prints, `put --lease`, the client's kept lease (renewals, and `lost` once revoked), and the embedded handle.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/index.js';
-import { startNode, type ConclaveNode } from '../../src/index.js';
-import { freePort } from '../support/process-cluster.js';
+import type { ConclaveNode } from '../../src/index.js';
+import { startLocalNode, type Cleanups } from '../support/local-node.js';
 import { ctl } from './ctl-helpers.js';
 
+const cleanups: Cleanups = [];
 let node: ConclaveNode;
 let url: string;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'conclave-lease-'));
-  const [peerPort, clientPort] = [await freePort(), await freePort()];
-  url = `http://127.0.0.1:${clientPort}`;
-  node = await startNode({
-    dataDir: join(dir, 'data'),
-    listenPeerUrls: [`http://127.0.0.1:${peerPort}`],
-    initialCluster: `default=http://127.0.0.1:${peerPort}`,
-    listenClientUrls: [url],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-  });
+  ({ node, url } = await startLocalNode(cleanups, 'conclave-lease-'));
 });
 afterAll(async () => {
-  await node?.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 const run = (args: readonly string[]) => ctl(['--endpoints', url, ...args]);

@@ -1,37 +1,25 @@
 // The keepalive stream as etcd's gateway serves it, on one member: a POST /v3/lease/keepalive body of many
 // requests gets an answer line each (TTL 0 for a lease that is gone, an error line with the ID for one that cannot
 // be served, an error line for one that cannot be read, and the stream goes on) and ends when the body ends; the
-// WebSocket of the same path answers frame for frame.
+// WebSocket of the same path answers frame for frame; so does a leaseKeepAlive stream of the WebSocket API.
 
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startNode, type ConclaveNode } from '../../src/index.js';
-import { freePort } from '../support/process-cluster.js';
+import { WsConnection } from '../../src/client/index.js';
+import { decodeResponse } from '../../src/protocol/json.js';
+import type { ConclaveNode } from '../../src/index.js';
+import { startLocalNode, type Cleanups } from '../support/local-node.js';
 
+const cleanups: Cleanups = [];
 let node: ConclaveNode;
 let url: string;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'conclave-keepalive-'));
-  const [peerPort, clientPort] = [await freePort(), await freePort()];
-  url = `http://127.0.0.1:${clientPort}`;
-  node = await startNode({
-    dataDir: join(dir, 'data'),
-    listenPeerUrls: [`http://127.0.0.1:${peerPort}`],
-    initialCluster: `default=http://127.0.0.1:${peerPort}`,
-    listenClientUrls: [url],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-  });
+  ({ node, url } = await startLocalNode(cleanups, 'conclave-keepalive-'));
 });
 afterAll(async () => {
-  await node?.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 /** POSTs `body` to the keepalive stream and returns its answer lines once the call ends. */
@@ -89,5 +77,24 @@ describe('POST /v3/lease/keepalive', () => {
     expect((frames[0]?.['result'] as Record<string, string>)['TTL']).toBe('15');
     expect((frames[1]?.['error'] as { message: string }).message).toMatch(/binary frame/);
     expect((frames[2]?.['result'] as Record<string, string>)['TTL']).toBe('15');
+  });
+
+  it('over the WebSocket API: a leaseKeepAlive stream answers each renewal, in msgpack', async () => {
+    const { id } = await node.lease.grant(12);
+    const connection = await WsConnection.connect(url, { wire: 'msgpack' });
+    try {
+      const stream = connection.openStream('leaseKeepAlive', (message) => decodeResponse('leaseKeepAlive', message), { ID: id });
+      const answers: number[] = [];
+      for await (const { response } of stream) {
+        answers.push(response.ttl);
+        if (answers.length === 1) stream.send({ ID: 424242 });
+        if (answers.length === 2) break;
+      }
+      expect(answers).toEqual([12, 0]);
+      // A call of the same method renews once.
+      expect((await connection.call('leaseKeepAlive', { id })).response.ttl).toBe(12);
+    } finally {
+      connection.close();
+    }
   });
 });
