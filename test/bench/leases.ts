@@ -68,8 +68,8 @@ function postJson(url: URL, body: unknown): Promise<Record<string, unknown>> {
   });
 }
 
-async function grantAll(endpoints: readonly string[], count: number, ttl: number): Promise<number[]> {
-  const ids: number[] = [];
+/** Grants `count` leases over 64 concurrent calls spread over the members, pushing each ID into `ids` as it comes. */
+async function grantAll(endpoints: readonly string[], count: number, ttl: number, ids: number[]): Promise<void> {
   let next = 0;
   const worker = async (w: number) => {
     const url = new URL('/v3/lease/grant', endpoints[w % endpoints.length]);
@@ -80,7 +80,6 @@ async function grantAll(endpoints: readonly string[], count: number, ttl: number
     }
   };
   await Promise.all(Array.from({ length: 64 }, (_, w) => worker(w)));
-  return ids;
 }
 
 /** One keepalive stream: write `{"ID":..}` objects, read a line per answer. */
@@ -121,14 +120,9 @@ async function main(): Promise<void> {
     const pids = cluster.members.map((m) => m.process?.pid ?? 0);
     const rssIdle = pids.map(rssMiB);
 
-    const grantStart = performance.now();
-    const ids = await grantAll(cluster.endpoints, args.leases, args.ttl);
-    const grantSeconds = (performance.now() - grantStart) / 1000;
-    const rssGranted = pids.map(rssMiB);
-
     const targets = args.targets === 'leader' ? [leader] : cluster.endpoints;
     const sentAt = new Map<number, number>();
-    const latencies: number[] = [];
+    let latencies: number[] = [];
     let answered = 0;
     let lost = 0;
     const streams = Array.from({ length: args.streams }, (_, s) =>
@@ -140,23 +134,43 @@ async function main(): Promise<void> {
         if (ttl === 0) lost++;
       }),
     );
+    // Renewals run from the first grant on: every lease granted so far is renewed about every --interval seconds
+    // (the rate follows the count), so that none expires while the others are still being granted.
+    const ids: number[] = [];
+    let sent = 0;
+    let renewing = true;
+    const renewer = (async () => {
+      let last = performance.now();
+      let budget = 0;
+      while (renewing) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const now = performance.now();
+        budget += ((now - last) * ids.length) / (args.interval * 1000);
+        last = now;
+        for (; budget >= 1 && ids.length > 0; budget--, sent++) {
+          const id = ids[sent % ids.length] as number;
+          sentAt.set(id, performance.now());
+          (streams[sent % streams.length] as ReturnType<typeof openKeepAlive>).send(id);
+        }
+      }
+    })();
+
+    const grantStart = performance.now();
+    await grantAll(cluster.endpoints, args.leases, args.ttl, ids);
+    const grantSeconds = (performance.now() - grantStart) / 1000;
+    const rssGranted = pids.map(rssMiB);
+
+    // The measured window: all leases granted, each renewed every --interval seconds.
     const checkpointsBefore = await checkpointCount(leader);
     const cpuBefore = pids.map(cpuSeconds);
+    latencies = [];
+    const [answeredBefore, sentBefore, lostBefore] = [answered, sent, lost];
     const started = performance.now();
-    // Lease i is renewed at (i / leases) of each interval, so renewals are spread evenly in time.
-    const perMs = args.leases / (args.interval * 1000);
-    let sent = 0;
-    while (performance.now() - started < args.seconds * 1000) {
-      const due = Math.floor((performance.now() - started) * perMs);
-      for (; sent < due; sent++) {
-        const id = ids[sent % ids.length] as number;
-        sentAt.set(id, performance.now());
-        (streams[sent % streams.length] as ReturnType<typeof openKeepAlive>).send(id);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await new Promise((resolve) => setTimeout(resolve, args.seconds * 1000));
     const elapsedSeconds = (performance.now() - started) / 1000;
     const cpuAfter = pids.map(cpuSeconds);
+    renewing = false;
+    await renewer;
     const deadline = performance.now() + 10_000;
     while (answered < sent && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const checkpoints = (await checkpointCount(leader)) - checkpointsBefore;
@@ -171,9 +185,9 @@ async function main(): Promise<void> {
     process.stdout.write(`granted ${ids.length} leases (TTL ${args.ttl} s) in ${grantSeconds.toFixed(1)} s: ${Math.round(ids.length / grantSeconds)} grants/s; live at the leader: ${JSON.stringify(vars['leases'])}\n`);
     process.stdout.write(
       `renewing each every ${args.interval} s over ${args.streams} keepalive streams (${args.targets === 'leader' ? 'on the leader' : 'spread over the members'}) for ${args.seconds} s: ` +
-        `${answered} of ${sent} answered (${Math.round(sent / elapsedSeconds)}/s), ${lost} answered TTL 0; keepalive p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms\n`,
+        `${answered - answeredBefore} of ${sent - sentBefore} answered (${Math.round((sent - sentBefore) / elapsedSeconds)}/s), ${lost - lostBefore} answered TTL 0; keepalive p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms\n`,
     );
-    process.stdout.write(`Raft entries committed meanwhile (checkpoints: nothing else is written): ${checkpoints} (${(answered / Math.max(1, checkpoints)).toFixed(1)} renewals each)\n`);
+    process.stdout.write(`Raft entries committed meanwhile (checkpoints: nothing else is written): ${checkpoints} (${((answered - answeredBefore) / Math.max(1, checkpoints)).toFixed(1)} renewals each)\n`);
     process.stdout.write(`member CPU (% of one core) while renewing: ${cpu.join(' / ')}\n`);
     process.stdout.write(`member RSS MiB: idle ${rssIdle.join('/')}, after the grants ${rssGranted.join('/')}, after renewing ${rssAfter.join('/')}\n`);
   } finally {
