@@ -44,6 +44,10 @@ export interface ProcessClusterOptions {
   readonly electionTimeoutMs?: number;
   readonly extraFlags?: readonly string[];
   readonly logLevel?: string;
+  /** Flags for node itself, before the server script (a benchmark's `--cpu-prof`, say). */
+  readonly nodeFlags?: readonly string[];
+  /** Environment of the member processes, over this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ProcessCluster {
@@ -97,6 +101,7 @@ export class ProcessCluster {
     const child = spawn(
       process.execPath,
       [
+        ...(this.options.nodeFlags ?? []),
         serverBin(),
         `--name=${member.name}`,
         `--data-dir=${member.dataDir}`,
@@ -109,7 +114,7 @@ export class ProcessCluster {
         '--initial-cluster-token=test-cluster',
         ...this.flags,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env } },
     );
     member.process = child;
     const append = (chunk: Buffer) => {
