@@ -95,16 +95,11 @@ export function encodeResponseOpening(header: ResponseHeader): Buffer {
 }
 
 const EVENTS_OPEN = Buffer.from(',"events":[');
-const COMMA = Buffer.from(',');
 const LINE_CLOSE = Buffer.from('}}\n');
 const EVENTS_LINE_CLOSE = Buffer.from(']}}\n');
 
-/**
- * One response line, `{"result":{...}}` and a newline, as pieces to be written in order: the revision's opening
- * (encodeResponseOpening) and the events' bytes (encodeWatchEventBytes) are shared, only the fields between them
- * are made for this line. A member writes one line per watcher per revision.
- */
-export function watchResponsePieces(opening: Buffer, fields: WatchResponseFields, events: readonly Buffer[]): Buffer[] {
+/** The fields of a response between its header and its events (`,"watch_id":"7"` for most lines; empty for watch 0). */
+export function encodeResponseFields(fields: WatchResponseFields): Buffer {
   let middle = '';
   if (fields.watchId !== 0) middle += `,"watch_id":"${fields.watchId}"`;
   if (fields.created === true) middle += ',"created":true';
@@ -112,18 +107,26 @@ export function watchResponsePieces(opening: Buffer, fields: WatchResponseFields
   if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle += `,"compact_revision":"${fields.compactRevision}"`;
   if (fields.cancelReason !== undefined && fields.cancelReason !== '') middle += `,"cancel_reason":${JSON.stringify(fields.cancelReason)}`;
   if (fields.fragment === true) middle += ',"fragment":true';
-  const pieces = middle === '' ? [opening] : [opening, Buffer.from(middle)];
-  if (events.length === 0) {
-    pieces.push(LINE_CLOSE);
-    return pieces;
-  }
-  pieces.push(EVENTS_OPEN);
+  return Buffer.from(middle);
+}
+
+/**
+ * The end of a response line: its events (encodeWatchEventBytes each), the closing braces and the newline. A line
+ * is the revision's opening (encodeResponseOpening), its fields (encodeResponseFields) and this, which every
+ * watcher that gets the same events shares.
+ */
+export function encodeResponseClose(events: readonly Buffer[]): Buffer {
+  if (events.length === 0) return LINE_CLOSE;
+  let bytes = EVENTS_OPEN.length + EVENTS_LINE_CLOSE.length + events.length - 1;
+  for (const event of events) bytes += event.length;
+  const close = Buffer.allocUnsafe(bytes);
+  let at = EVENTS_OPEN.copy(close, 0);
   events.forEach((event, i) => {
-    if (i > 0) pieces.push(COMMA);
-    pieces.push(event);
+    if (i > 0) close[at++] = 0x2c;
+    at += event.copy(close, at);
   });
-  pieces.push(EVENTS_LINE_CLOSE);
-  return pieces;
+  EVENTS_LINE_CLOSE.copy(close, at);
+  return close;
 }
 
 /** Reads one response line's parsed JSON (`{"result":...}`); an `{"error":...}` line is returned as such. */

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { Member } from './member.js';
+import { TurnBuffer } from './turn-buffer.js';
 import { WatchStream } from './watch-stream.js';
 
 export function serveWatch(member: Member, req: IncomingMessage, res: ServerResponse): void {
@@ -14,26 +15,18 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
   // Lines go out as they are written, not held back for a fuller packet.
   res.socket?.setNoDelay(true);
   // Lines written in one turn go out in one socket write (a revision reaches many watchers at once).
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let flushing: NodeJS.Immediate | null = null;
-  const flush = (): void => {
-    flushing = null;
-    const joined = Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    if (!res.writableEnded && !res.destroyed) res.write(joined);
-  };
+  const output = new TurnBuffer((chunks) => {
+    if (res.writableEnded || res.destroyed) return;
+    res.cork();
+    for (const chunk of chunks) res.write(chunk);
+    res.uncork();
+  });
   const stream = new WatchStream({
     hub: member.watches,
     header: (revision) => member.header(revision),
     write: (pieces) => {
-      for (const piece of pieces) {
-        pending.push(piece);
-        pendingBytes += piece.length;
-      }
-      flushing ??= setImmediate(flush);
-      return pendingBytes + res.writableLength;
+      output.append(pieces);
+      return output.pendingBytes + res.writableLength;
     },
   });
   const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
@@ -45,8 +38,7 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     } catch (error) {
       stream.refuse(error as ConclaveError);
       stream.close();
-      if (flushing !== null) clearImmediate(flushing);
-      flush();
+      output.flush();
       res.end();
       req.destroy();
       return;
@@ -54,7 +46,7 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     for (const text of texts) stream.handleText(text);
   });
   res.on('close', () => {
-    if (flushing !== null) clearImmediate(flushing);
+    output.discard();
     stream.close();
   });
 }

@@ -1,7 +1,9 @@
 // One watch stream (an HTTP `/v3/watch` call today, a WebSocket connection's watches later): the watch IDs it
 // hands out, its requests (create, cancel, progress) and its responses, as etcd's serverWatchStream. Responses
 // are lines in the gateway's JSON; an event's bytes are made once for every stream that carries it (the hub hands
-// all of them the same event object), and a revision's header once per stream. The output reports how much is queued toward the consumer: past
+// all of them the same event object), a revision's header once per stream, and the events part of a line once
+// per delivery (the hub hands every watcher of a group the same one), so a line costs only its watch ID, which
+// each watch keeps encoded. The output reports how much is queued toward the consumer: past
 // watchLimits.maxStreamPendingBytes the stream is too slow, and the hub cancels its watches with that reason.
 
 import { watchLimits, type WatchLimits } from '../limits.js';
@@ -10,9 +12,10 @@ import type { ResponseHeader } from '../protocol/kv.js';
 import { encodeError, parseJsonBody } from '../protocol/json.js';
 import {
   decodeWatchRequest,
+  encodeResponseClose,
+  encodeResponseFields,
   encodeResponseOpening,
   encodeWatchEventBytes,
-  watchResponsePieces,
   type WatchRequest,
   type WatchResponseFields,
 } from '../protocol/json-watch.js';
@@ -36,18 +39,32 @@ function eventBytes(event: WatchEvent): Buffer {
 export interface WatchStreamOptions {
   readonly hub: WatchHub;
   readonly header: (revision: number) => ResponseHeader;
-  /** Writes one response line (its pieces, in order, newline included); returns the bytes now queued toward the consumer. */
+  /**
+   * Writes one response line (its pieces, in order, newline included; read during the call only, the array is
+   * reused); returns the bytes now queued toward the consumer.
+   */
   readonly write: (pieces: readonly Buffer[]) => number;
   readonly limits?: Partial<WatchLimits>;
 }
 
+interface StreamWatch {
+  readonly watch: Watch;
+  readonly fragment: boolean;
+  /** `,"watch_id":"7"`: all that its event lines have of their own. */
+  readonly idField: Buffer;
+}
+
 export class WatchStream implements WatchSink {
-  private readonly watches = new Map<number, { watch: Watch; fragment: boolean }>();
+  private readonly watches = new Map<number, StreamWatch>();
   private nextWatchId = 0;
   private closed = false;
   private progressTimer: NodeJS.Timeout | null = null;
   private openingRevision = -1;
   private opening: Buffer = Buffer.alloc(0);
+  /** The last delivery's events, encoded as the end of a line: the next watcher of its group ends its line so. */
+  private lastDelivery: WatchDelivery | null = null;
+  private lastClose: Buffer = Buffer.alloc(0);
+  private readonly line: Buffer[] = [];
   private readonly limits: WatchLimits;
 
   constructor(private readonly options: WatchStreamOptions) {
@@ -99,12 +116,16 @@ export class WatchStream implements WatchSink {
       this.respond(delivery.revision, { watchId: watch.watchId, canceled: true, compactRevision: delivery.compactRevision, cancelReason: delivery.reason }, []);
       return true;
     }
-    const fragment = this.watches.get(watch.watchId)?.fragment === true;
-    const texts = delivery.events.map(eventBytes);
+    const entry = this.watches.get(watch.watchId);
     let queued = 0;
-    if (!fragment) {
-      queued = this.respond(delivery.revision, { watchId: watch.watchId }, texts);
+    if (entry?.fragment !== true) {
+      if (delivery !== this.lastDelivery) {
+        this.lastDelivery = delivery;
+        this.lastClose = encodeResponseClose(delivery.events.map(eventBytes));
+      }
+      queued = this.writeLine(delivery.revision, entry?.idField ?? encodeResponseFields({ watchId: watch.watchId }), this.lastClose);
     } else {
+      const texts = delivery.events.map(eventBytes);
       for (const [piece, last] of fragments(texts, this.limits.maxWatchResponseBytes)) queued = this.respond(delivery.revision, { watchId: watch.watchId, fragment: !last }, piece);
     }
     return queued <= this.limits.maxStreamPendingBytes;
@@ -125,7 +146,7 @@ export class WatchStream implements WatchSink {
       }
       // The hub delivers nothing before create() returns, so the created response comes first.
       const watch = hub.create(request, watchId, this);
-      this.watches.set(watchId, { watch, fragment: request.fragment === true });
+      this.watches.set(watchId, { watch, fragment: request.fragment === true, idField: encodeResponseFields({ watchId }) });
       this.respond(hub.revision, { watchId, created: true }, []);
     } catch (error) {
       // As etcd answers a create it refuses: created and canceled at once, watch ID -1, with the reason.
@@ -158,12 +179,20 @@ export class WatchStream implements WatchSink {
   }
 
   private respond(revision: number, fields: WatchResponseFields, events: readonly Buffer[]): number {
+    return this.writeLine(revision, encodeResponseFields(fields), encodeResponseClose(events));
+  }
+
+  private writeLine(revision: number, fields: Buffer, close: Buffer): number {
     // Every watcher of a revision gets the same header: its bytes are made once.
     if (revision !== this.openingRevision) {
       this.openingRevision = revision;
       this.opening = encodeResponseOpening(this.options.header(revision));
     }
-    return this.options.write(watchResponsePieces(this.opening, fields, events));
+    const line = this.line;
+    line[0] = this.opening;
+    line[1] = fields;
+    line[2] = close;
+    return this.options.write(line);
   }
 }
 
