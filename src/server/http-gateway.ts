@@ -11,6 +11,7 @@ import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { debugVarsOf, handlers, healthOf } from './api.js';
 import { serveWatch } from './http-watch.js';
+import { PEER_FAULTS_PATH, peerFaultsOf, setPeerFaults } from './peer-faults.js';
 import { WatchSockets } from './ws-watch.js';
 import type { Logger } from './log.js';
 import type { Member } from './member.js';
@@ -89,6 +90,12 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     }
     if (path === '/debug/vars') {
       send(res, 200, debugVarsOf(member));
+      return;
+    }
+    if (path === PEER_FAULTS_PATH && member.peerFaults !== null) {
+      if (req.method === 'POST') setPeerFaults(member.peerFaults, parseJsonBody((await readBody(req)).toString('utf8')));
+      else if (req.method !== 'GET') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use GET or POST`);
+      send(res, 200, peerFaultsOf(member.peerFaults));
       return;
     }
     if (path === '/version') {
