@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { Member } from './member.js';
+import { lineBuffers } from './line-buffers.js';
 import { TurnBuffer } from './turn-buffer.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -18,16 +19,15 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
   const output = new TurnBuffer((chunks) => {
     if (res.writableEnded || res.destroyed) return;
     res.cork();
-    for (const chunk of chunks) res.write(chunk);
+    // Once the socket has taken a piece, a pooled line buffer under it can be used again.
+    for (const chunk of chunks) res.write(chunk, () => lineBuffers.give(chunk));
     res.uncork();
   });
   const stream = new WatchStream({
     hub: member.watches,
     header: (revision) => member.header(revision),
-    write: (pieces) => {
-      output.append(pieces);
-      return output.pendingBytes + res.writableLength;
-    },
+    write: (pieces) => output.append(pieces),
+    queuedBytes: () => output.pendingBytes + res.writableLength,
   });
   const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
   req.setEncoding('utf8');

@@ -9,13 +9,20 @@
  */
 const MIN_CHUNK_BYTES = 1024;
 const MAX_CHUNK_BYTES = 64 * 1024;
+/** A piece at least this large is handed on as it is (pieces are never changed), not copied. */
+const KEPT_PIECE_BYTES = 16 * 1024;
 
 export class TurnBuffer {
   private readonly ready: Buffer[] = [];
   private chunk: Buffer | null = null;
-  /** Bytes of `chunk` in use (it is dropped when a turn ends: what was handed on is never written again). */
+  /**
+   * Bytes of `chunk` in use, from `handedFrom` on not handed on yet (what was is never written again; the chunk
+   * is dropped when a turn ends).
+   */
   private used = 0;
+  private handedFrom = 0;
   private bytes = 0;
+  private copiedBytes = 0;
   private nextChunkBytes = MIN_CHUNK_BYTES;
   private scheduled: NodeJS.Immediate | null = null;
 
@@ -27,9 +34,17 @@ export class TurnBuffer {
     return this.bytes;
   }
 
-  /** Copies the pieces in (they are read during the call only); they are handed on at the end of this turn. */
-  append(pieces: readonly Uint8Array[]): void {
-    for (const piece of pieces) this.copy(piece);
+  /** Takes the pieces (never to be changed: a large one is kept as it is) to hand them on at the end of this turn. */
+  append(pieces: readonly Buffer[]): void {
+    for (const piece of pieces) {
+      if (piece.length < KEPT_PIECE_BYTES) {
+        this.copy(piece);
+        continue;
+      }
+      this.handOnChunk();
+      this.ready.push(piece);
+      this.bytes += piece.length;
+    }
     this.scheduled ??= setImmediate(() => this.flush());
   }
 
@@ -37,9 +52,10 @@ export class TurnBuffer {
   flush(): void {
     if (this.scheduled !== null) clearImmediate(this.scheduled);
     this.scheduled = null;
-    if (this.chunk !== null && this.used > 0) this.ready.push(this.chunk.subarray(0, this.used));
+    this.handOnChunk();
     this.chunk = null;
-    this.nextChunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, this.bytes));
+    this.nextChunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, this.copiedBytes));
+    this.copiedBytes = 0;
     if (this.ready.length === 0) return;
     const chunks = this.ready.splice(0);
     this.bytes = 0;
@@ -53,16 +69,26 @@ export class TurnBuffer {
     this.ready.length = 0;
     this.chunk = null;
     this.bytes = 0;
+    this.copiedBytes = 0;
+  }
+
+  /** What the chunk holds and was not handed on goes to `ready`, before whatever comes next. */
+  private handOnChunk(): void {
+    if (this.chunk === null || this.used === this.handedFrom) return;
+    this.ready.push(this.chunk.subarray(this.handedFrom, this.used));
+    this.handedFrom = this.used;
   }
 
   private copy(piece: Uint8Array): void {
     this.bytes += piece.length;
+    this.copiedBytes += piece.length;
     let from = 0;
     while (from < piece.length) {
       if (this.chunk === null || this.used === this.chunk.length) {
-        if (this.chunk !== null) this.ready.push(this.chunk);
+        this.handOnChunk();
         this.chunk = Buffer.allocUnsafe(this.chunk === null ? this.nextChunkBytes : MAX_CHUNK_BYTES);
         this.used = 0;
+        this.handedFrom = 0;
       }
       const room = this.chunk.length - this.used;
       const count = Math.min(room, piece.length - from);
