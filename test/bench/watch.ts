@@ -59,6 +59,16 @@ function cpuSeconds(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
+/** How much of the last 10 s some task waited for a CPU (Linux PSI): the other work on a shared machine. */
+function cpuPressure(): string {
+  try {
+    const some = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1];
+    return `CPU pressure ${some ?? '?'}% (some, avg10)`;
+  } catch {
+    return 'CPU pressure unknown';
+  }
+}
+
 function cpuLine(name: string, before: { user: number; system: number }, after: { user: number; system: number }, seconds: number): string {
   const user = after.user - before.user;
   const system = after.system - before.system;
@@ -188,9 +198,11 @@ async function main(): Promise<void> {
     }
     await Promise.all(streams.map((s) => s.created));
     const rssWatching = pids.map(rssMiB);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
     const total = Math.round(args.rate * args.seconds);
     const puts: Promise<unknown>[] = [];
+    // How long a put takes to commit and apply: a delivery cannot be faster, and a busy disk makes it slower.
+    const putLatencies: number[] = [];
     const started = now();
     const cpuBefore = pids.map(cpuSeconds);
     const clientCpuBefore = cpuSeconds(process.pid);
@@ -200,7 +212,8 @@ async function main(): Promise<void> {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const key = args.keys === 0 ? `${PREFIX}${n % 1000}` : `${PREFIX}${n % args.keys}`;
       const body = JSON.stringify({ key: b64(key), value: b64(`t=${now().toFixed(1)}`) });
-      puts.push(post(agent, new URL('/v3/kv/put', leader), body));
+      const sentAt = now();
+      puts.push(post(agent, new URL('/v3/kv/put', leader), body).then(() => putLatencies.push(now() - sentAt)));
     }
     await Promise.all(puts);
     // Events still in flight get a few seconds to arrive.
@@ -214,15 +227,18 @@ async function main(): Promise<void> {
     for (const s of streams) s.close();
     agent.destroy();
     latencies.sort((a, b) => a - b);
-    const q = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN).toFixed(1);
+    putLatencies.sort((a, b) => a - b);
+    const quantile = (sorted: number[], p: number) => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(1);
+    const q = (p: number) => quantile(latencies, p);
     process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; 3 members\n`);
     process.stdout.write(
       `${args.watchers} watchers on ${args.keys === 0 ? 'one prefix' : `${args.keys} keys`} over ${args.streams} streams, ${args.rate} puts/s for ${args.seconds} s: ` +
         `${delivered} of ${expected} events delivered (${Math.round(delivered / elapsedSeconds)}/s), ${canceled} watchers cancelled as too slow, delivery (sampled per read) p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms\n`,
     );
+    process.stdout.write(`put (sent to answered) p50 ${quantile(putLatencies, 0.5)} ms, p99 ${quantile(putLatencies, 0.99)} ms, max ${quantile(putLatencies, 1)} ms\n`);
     process.stdout.write(`member RSS MiB: idle ${rssBefore.join('/')}, watching ${rssWatching.join('/')}, after the puts ${rssAfter.join('/')}\n`);
     const cpu = pids.map((pid, i) => cpuLine(`n${i + 1}${cluster.endpoints[i] === leader ? ' (leader)' : ''}`, cpuBefore[i]!, cpuAfter[i]!, elapsedSeconds));
-    process.stdout.write(`CPU over ${elapsedSeconds.toFixed(1)} s: ${[...cpu, cpuLine('client', clientCpuBefore, clientCpuAfter, elapsedSeconds)].join('; ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+    process.stdout.write(`CPU over ${elapsedSeconds.toFixed(1)} s: ${[...cpu, cpuLine('client', clientCpuBefore, clientCpuAfter, elapsedSeconds)].join('; ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${cpuPressure()}\n`);
   } finally {
     // A profiling member writes its profile when it exits on its own, so it is stopped gracefully first.
     if (args.cpuProfDir !== '') await Promise.all(cluster.members.map((m) => cluster.kill(m, 'SIGTERM')));
