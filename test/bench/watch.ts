@@ -4,8 +4,9 @@
 // delivery latency (put sent to event received; sampled from the last line of each socket read). Prints deliveries/s, delivery p50/p99/max, events missed,
 // and each member's RSS before and after.
 //
-//   npm run bench:watch -- [--watchers 10000] [--streams 10] [--keys 0] [--rate 100] [--seconds 10] [--cpu-prof DIR]
-//   (--keys 0: every watcher on the prefix; --keys K: watcher i on key i mod K; --cpu-prof: each member writes a
+//   npm run bench:watch -- [--watchers 10000] [--streams 10] [--keys 0] [--rate 100] [--seconds 10] [--place all|followers] [--cpu-prof DIR]
+//   (--keys 0: every watcher on the prefix; --keys K: watcher i on key i mod K; --place followers: no stream on the
+//   leader, which takes the puts; --cpu-prof: each member writes a
 //   V8 CPU profile into DIR when it stops, which it then does gracefully)
 // It also prints the CPU time each member and this client used while the puts ran, so that a run whose client
 // (or machine) is the bottleneck shows as such.
@@ -24,19 +25,27 @@ interface Args {
   rate: number;
   seconds: number;
   cpuProfDir: string;
+  /** Members the streams go to: all of them in turn, or only those that do not lead. */
+  place: 'all' | 'followers';
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { watchers: 10_000, streams: 10, keys: 0, rate: 100, seconds: 10, cpuProfDir: '' };
+  const args: Args = { watchers: 10_000, streams: 10, keys: 0, rate: 100, seconds: 10, cpuProfDir: '', place: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === '--cpu-prof') {
       args.cpuProfDir = argv[++i] ?? '';
       continue;
     }
+    if (flag === '--place') {
+      const place = argv[++i];
+      if (place !== 'all' && place !== 'followers') throw new Error('--place takes all or followers');
+      args.place = place;
+      continue;
+    }
     const value = Number(argv[++i]);
     if (!Number.isFinite(value)) throw new Error(`${flag} needs a number`);
-    const name = flag.replace(/^--/, '') as Exclude<keyof Args, 'cpuProfDir'>;
+    const name = flag.replace(/^--/, '') as Exclude<keyof Args, 'cpuProfDir' | 'place'>;
     if (!(name in args)) throw new Error(`unknown flag ${flag}`);
     args[name] = value;
   }
@@ -45,7 +54,6 @@ function parseArgs(argv: string[]): Args {
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const PREFIX = 'w/';
-const CANCELED = Buffer.from('"canceled":true');
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -80,12 +88,7 @@ function cpuLine(name: string, before: { user: number; system: number }, after: 
  * plain socket and an HTTP/1.0 request, so that the response is the lines themselves (no chunked framing to
  * parse) and every read lands in one reused buffer: the client must keep up with a line per watcher per put.
  */
-function openStream(
-  endpoint: string,
-  creates: string[],
-  onEvents: (count: number, sentAtMs: number) => void,
-  onCanceled: (count: number) => void,
-): Promise<{ close: () => void; created: Promise<void> }> {
+function openStream(endpoint: string, creates: string[], onEvents: (count: number, value: string) => void): Promise<{ close: () => void; created: Promise<void> }> {
   const url = new URL(endpoint);
   const body = Buffer.from(creates.join('\n'));
   return new Promise((resolve, reject) => {
@@ -107,11 +110,7 @@ function openStream(
       // Bytes, not JSON.parse of every line. Each line after the created ones carries one event (one put per
       // revision); the latency is read from the read's last complete line (the one that waited longest in it),
       // whose value is base64 of "t=<ms sent>".
-      // A cancellation (the member found the stream too slow) is a line without an event: not counted as one.
-      let canceled = 0;
-      for (let at = bytes.indexOf(CANCELED); at >= 0; at = bytes.indexOf(CANCELED, at + 1)) canceled++;
-      if (canceled > 0) onCanceled(canceled);
-      let lines = -canceled;
+      let lines = 0;
       let lastStart = -1;
       let lastEnd = -1;
       for (let end = bytes.indexOf(10); end >= 0; end = bytes.indexOf(10, end + 1)) {
@@ -127,13 +126,13 @@ function openStream(
       const sampled = !(lines === 1 && partial);
       partial = lastEnd < bytes.length - 1;
       if (!sampled) {
-        onEvents(lines, NaN);
+        onEvents(lines, '');
         return;
       }
       const line = bytes.subarray(lastStart, lastEnd).toString('latin1');
       const at = line.indexOf('"value":"');
       const from = at + 9;
-      onEvents(lines, at < 0 ? NaN : Number(Buffer.from(line.slice(from, line.indexOf('"', from)), 'base64').toString().slice(2)));
+      onEvents(lines, at < 0 ? '' : Buffer.from(line.slice(from, line.indexOf('"', from)), 'base64').toString());
     };
     const onRead = (bytes: Buffer): void => {
       if (head.endsWith('\r\n\r\n')) {
@@ -176,8 +175,10 @@ async function main(): Promise<void> {
     const pids = cluster.members.map((m) => m.process?.pid ?? 0);
     const rssBefore = pids.map(rssMiB);
     const latencies: number[] = [];
+    /** Sampled deliveries as [put number, when received], and when each put was answered: the fan-out's own share. */
+    const received: [number, number][] = [];
+    const answeredAt: number[] = [];
     let delivered = 0;
-    let canceled = 0;
     const origin = performance.now();
     const now = () => performance.now() - origin;
     const perStream = Math.ceil(args.watchers / args.streams);
@@ -188,12 +189,18 @@ async function main(): Promise<void> {
         const request = args.keys === 0 ? { key: b64(PREFIX), range_end: b64('w0') } : { key: b64(`${PREFIX}${i % args.keys}`) };
         creates.push(JSON.stringify({ create_request: request }));
       }
-      const endpoint = cluster.endpoints[s % cluster.endpoints.length] as string;
+      const targets = args.place === 'all' ? cluster.endpoints : cluster.endpoints.filter((e) => e !== leader);
+      const endpoint = targets[s % targets.length] as string;
       streams.push(
-        await openStream(endpoint, creates, (count, sent) => {
+        await openStream(endpoint, creates, (count, value) => {
           delivered += count;
-          if (!Number.isNaN(sent)) latencies.push(now() - sent);
-        }, (count) => (canceled += count)),
+          // The value is "t=<ms sent> n=<put number>".
+          if (value === '') return;
+          const [sent = '', n = ''] = value.split(' ');
+          const at = now();
+          latencies.push(at - Number(sent.slice(2)));
+          received.push([Number(n.slice(2)), at]);
+        }),
       );
     }
     await Promise.all(streams.map((s) => s.created));
@@ -211,23 +218,37 @@ async function main(): Promise<void> {
       const wait = due - now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const key = args.keys === 0 ? `${PREFIX}${n % 1000}` : `${PREFIX}${n % args.keys}`;
-      const body = JSON.stringify({ key: b64(key), value: b64(`t=${now().toFixed(1)}`) });
+      const body = JSON.stringify({ key: b64(key), value: b64(`t=${now().toFixed(1)} n=${n}`) });
       const sentAt = now();
-      puts.push(post(agent, new URL('/v3/kv/put', leader), body).then(() => putLatencies.push(now() - sentAt)));
+      puts.push(
+        post(agent, new URL('/v3/kv/put', leader), body).then(() => {
+          answeredAt[n] = now();
+          putLatencies.push(now() - sentAt);
+        }),
+      );
     }
     await Promise.all(puts);
     // Events still in flight get a few seconds to arrive.
     const expected = args.keys === 0 ? total * args.watchers : expectedForKeys(total, args);
     const deadline = now() + 10_000;
-    while (delivered < expected && canceled === 0 && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    // (or until nothing has arrived for 2 s: a cancelled watcher's events never will).
+    for (let seen = delivered, quietSince = now(); delivered < expected && now() < deadline && now() - quietSince < 2000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (delivered !== seen) [seen, quietSince] = [delivered, now()];
+    }
     const elapsedSeconds = (now() - started) / 1000;
     const cpuAfter = pids.map(cpuSeconds);
+    // A watcher a member found too slow is cancelled there (its stream gets the reason): the members count the rest.
+    const watching = await Promise.all(cluster.endpoints.map(async (endpoint) => ((await (await fetch(new URL('/debug/vars', endpoint))).json()) as { watches: number }).watches));
+    const canceled = args.watchers - watching.reduce((a, b) => a + b, 0);
     const clientCpuAfter = cpuSeconds(process.pid);
     const rssAfter = pids.map(rssMiB);
     for (const s of streams) s.close();
     agent.destroy();
     latencies.sort((a, b) => a - b);
     putLatencies.sort((a, b) => a - b);
+    // An event that arrived before its put's answer took no time past the answer.
+    const afterAnswer = received.map(([n, at]) => Math.max(0, at - (answeredAt[n] ?? at))).sort((a, b) => a - b);
     const quantile = (sorted: number[], p: number) => (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN).toFixed(1);
     const q = (p: number) => quantile(latencies, p);
     process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; 3 members\n`);
@@ -235,7 +256,10 @@ async function main(): Promise<void> {
       `${args.watchers} watchers on ${args.keys === 0 ? 'one prefix' : `${args.keys} keys`} over ${args.streams} streams, ${args.rate} puts/s for ${args.seconds} s: ` +
         `${delivered} of ${expected} events delivered (${Math.round(delivered / elapsedSeconds)}/s), ${canceled} watchers cancelled as too slow, delivery (sampled per read) p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms\n`,
     );
-    process.stdout.write(`put (sent to answered) p50 ${quantile(putLatencies, 0.5)} ms, p99 ${quantile(putLatencies, 0.99)} ms, max ${quantile(putLatencies, 1)} ms\n`);
+    process.stdout.write(
+      `put (sent to answered) p50 ${quantile(putLatencies, 0.5)} ms, p99 ${quantile(putLatencies, 0.99)} ms, max ${quantile(putLatencies, 1)} ms; ` +
+        `delivery after the put's answer p50 ${quantile(afterAnswer, 0.5)} ms, p99 ${quantile(afterAnswer, 0.99)} ms, max ${quantile(afterAnswer, 1)} ms\n`,
+    );
     process.stdout.write(`member RSS MiB: idle ${rssBefore.join('/')}, watching ${rssWatching.join('/')}, after the puts ${rssAfter.join('/')}\n`);
     const cpu = pids.map((pid, i) => cpuLine(`n${i + 1}${cluster.endpoints[i] === leader ? ' (leader)' : ''}`, cpuBefore[i]!, cpuAfter[i]!, elapsedSeconds));
     process.stdout.write(`CPU over ${elapsedSeconds.toFixed(1)} s: ${[...cpu, cpuLine('client', clientCpuBefore, clientCpuAfter, elapsedSeconds)].join('; ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${cpuPressure()}\n`);
