@@ -66,7 +66,8 @@ describe('watches on a real cluster', () => {
     let writing = true;
     let written = 0;
     const writer = (async () => {
-      while (writing) {
+      // At least 25 puts, however slow the machine: the checks below need a history to compare.
+      while (writing || written < 25) {
         await putSome(written, 1);
         written++;
       }
@@ -160,7 +161,8 @@ describe('watches on a real cluster', () => {
     let writing = true;
     let written = 0;
     const writer = (async () => {
-      while (writing) {
+      // At least 25 puts, however slow the machine: the checks below need a history to compare.
+      while (writing || written < 25) {
         for (let k = 0; k < cluster.endpoints.length; k++) {
           const endpoint = cluster.endpoints[(written + k) % cluster.endpoints.length]!;
           const reply = await postJson(endpoint, '/v3/kv/put', { key: b64(`p/${written}`), value: b64(`v${written}`) }, 1000).catch(() => null);
