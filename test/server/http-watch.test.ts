@@ -3,16 +3,13 @@
 // request answered with an error line while the stream goes on, cancel, progress, and the JSON splitter.
 
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type ConclaveNode } from '../../src/index.js';
+import type { ConclaveNode } from '../../src/index.js';
 import { JsonSplitter } from '../../src/server/http-watch.js';
 import { spawn } from 'node:child_process';
 import WebSocket from 'ws';
 import { ctlBin } from '../support/ctl.js';
-import { freePort } from '../support/process-cluster.js';
+import { startSingleNode } from '../support/single-node.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const unb64 = (text: string | undefined) => (text === undefined ? undefined : Buffer.from(text, 'base64').toString());
@@ -23,20 +20,9 @@ afterEach(async () => {
 });
 
 async function member(): Promise<{ node: ConclaveNode; url: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-watch-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const [peerPort, clientPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${clientPort}`;
-  const node = await startNode({
-    dataDir: join(dir, 'data'),
-    listenPeerUrls: [`http://127.0.0.1:${peerPort}`],
-    initialCluster: `default=http://127.0.0.1:${peerPort}`,
-    listenClientUrls: [url],
-    heartbeatIntervalMs: 20,
-    electionTimeoutMs: 200,
-  });
-  cleanups.push(() => node.close());
-  return { node, url };
+  const started = await startSingleNode();
+  cleanups.push(started.close);
+  return started;
 }
 
 /** An open watch call: write requests into its body, read its response lines. */

@@ -2,15 +2,11 @@
 // without --unsafe-peer-fault-injection does not serve it at all. (Cuts between real processes are in
 // watch-cluster.test.ts.)
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConclaveError } from '../../src/protocol/errors.js';
-import { startNode } from '../../src/index.js';
 import { setPeerFaults } from '../../src/server/peer-faults.js';
 import { PeerFaults } from '../../src/transport/index.js';
-import { freePort } from '../support/process-cluster.js';
+import { startSingleNode } from '../support/single-node.js';
 
 describe('/debug/peer-faults', () => {
   it('takes {"cut":[IDs]} and refuses anything else with ErrInvalidField, changing nothing', () => {
@@ -33,23 +29,14 @@ describe('/debug/peer-faults', () => {
   });
 
   it('does not exist on a member started without --unsafe-peer-fault-injection', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'conclave-faults-'));
-    const [peerPort, clientPort] = [await freePort(), await freePort()];
-    const url = `http://127.0.0.1:${clientPort}`;
-    const node = await startNode({
-      dataDir: join(dir, 'data'),
-      listenPeerUrls: [`http://127.0.0.1:${peerPort}`],
-      initialCluster: `default=http://127.0.0.1:${peerPort}`,
-      listenClientUrls: [url],
-    });
+    const { url, close } = await startSingleNode();
     try {
       const get = await fetch(new URL('/debug/peer-faults', url));
       expect(get.status).toBe(404);
       const post = await fetch(new URL('/debug/peer-faults', url), { method: 'POST', body: '{"cut":["000000000000000b"]}' });
       expect(post.status).toBe(404);
     } finally {
-      await node.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
