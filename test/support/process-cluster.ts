@@ -46,8 +46,6 @@ export interface ProcessClusterOptions {
   readonly logLevel?: string;
   /** Flags for node itself, before the server script (a benchmark's `--cpu-prof`, say). */
   readonly nodeFlags?: readonly string[];
-  /** Environment of the member processes, over this process's own. */
-  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ProcessCluster {
@@ -114,7 +112,7 @@ export class ProcessCluster {
         '--initial-cluster-token=test-cluster',
         ...this.flags,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env } },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     member.process = child;
     const append = (chunk: Buffer) => {
