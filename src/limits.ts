@@ -177,6 +177,8 @@ export const watchLimits = {
   maxReplayEventsPerResponse: 1000,
   /** Largest response a fragmenting watcher gets; a revision with more events is split into fragments. */
   maxWatchResponseBytes: 1536 * 1024,
+  /** Bytes of written-out line buffers a member keeps to reuse (src/server/line-buffers.ts); the rest are freed. */
+  maxPooledLineBufferBytes: 8 * 1024 * 1024,
   /** Default interval of progress notifications to watchers that asked for them (etcd's: 10 minutes; --experimental-watch-progress-notify-interval). */
   progressNotifyIntervalMs: 10 * 60 * 1000,
 } as const;

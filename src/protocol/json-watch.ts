@@ -108,6 +108,100 @@ export function encodeWatchEventText(event: WatchEvent): string {
   return JSON.stringify(encodeWatchEvent(event, ENCODING_RESPONSE));
 }
 
+const EVENTS_OPEN = Buffer.from(',"events":[');
+const LINE_CLOSE = Buffer.from('}}\n');
+const EVENTS_LINE_CLOSE = Buffer.from(']}}\n');
+
+const WATCH_ID_OPEN = Buffer.from(',"watch_id":"');
+const WATCH_ID_FIELD_EXTRA_BYTES = WATCH_ID_OPEN.length + 1;
+
+/** Decimal digits of a watch ID as its field shows them (0: none, the field is left out). */
+function watchIdDigits(watchId: number): number {
+  let digits = 0;
+  for (let rest = watchId; rest >= 1; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
+/**
+ * The response lines of one delivery to several watches of a stream, which differ only by watch ID: `opening`,
+ * `,"watch_id":"<id>"` (none for watch 0) and `close` each, in the order of `watchIds` (non-negative integers).
+ * The bytes equal those of encodeResponseFields({ watchId }) between the two, line by line; they are made by
+ * writing one line, copying it by doubling over a run of IDs of one width, and writing each line's digits, into
+ * memory from `allocate` (which the caller may reuse once the lines are written out).
+ */
+export function encodeEventLines(opening: Buffer, watchIds: readonly number[], close: Buffer, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  const fixedBytes = opening.length + close.length;
+  let total = 0;
+  for (const watchId of watchIds) {
+    const digits = watchIdDigits(watchId);
+    total += fixedBytes + (digits === 0 ? 0 : WATCH_ID_FIELD_EXTRA_BYTES + digits);
+  }
+  const out = allocate(total);
+  const digitsAt = opening.length + WATCH_ID_OPEN.length;
+  let at = 0;
+  for (let first = 0; first < watchIds.length; ) {
+    const digits = watchIdDigits(watchIds[first] as number);
+    let end = first + 1;
+    while (end < watchIds.length && watchIdDigits(watchIds[end] as number) === digits) end++;
+    const lineBytes = fixedBytes + (digits === 0 ? 0 : WATCH_ID_FIELD_EXTRA_BYTES + digits);
+    opening.copy(out, at);
+    if (digits > 0) {
+      WATCH_ID_OPEN.copy(out, at + opening.length);
+      out[at + digitsAt + digits] = 0x22;
+    }
+    close.copy(out, at + lineBytes - close.length);
+    const count = end - first;
+    for (let made = 1; made < count; ) {
+      const copied = Math.min(made, count - made);
+      out.copyWithin(at + made * lineBytes, at, at + copied * lineBytes);
+      made += copied;
+    }
+    if (digits > 0) {
+      for (let i = first; i < end; i++) {
+        let rest = watchIds[i] as number;
+        for (let p = at + (i - first) * lineBytes + digitsAt + digits - 1; p >= at + (i - first) * lineBytes + digitsAt; p--) {
+          out[p] = 0x30 + (rest % 10);
+          rest = Math.floor(rest / 10);
+        }
+      }
+    }
+    at += count * lineBytes;
+    first = end;
+  }
+  return out;
+}
+
+/** The fields of a response between its header and its events (`,"watch_id":"7"` for most lines; empty for watch 0). */
+export function encodeResponseFields(fields: WatchResponseFields): Buffer {
+  let middle = '';
+  if (fields.watchId !== 0) middle += `,"watch_id":"${fields.watchId}"`;
+  if (fields.created === true) middle += ',"created":true';
+  if (fields.canceled === true) middle += ',"canceled":true';
+  if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle += `,"compact_revision":"${fields.compactRevision}"`;
+  if (fields.cancelReason !== undefined && fields.cancelReason !== '') middle += `,"cancel_reason":${JSON.stringify(fields.cancelReason)}`;
+  if (fields.fragment === true) middle += ',"fragment":true';
+  return Buffer.from(middle);
+}
+
+/**
+ * The end of a response line: its events (encodeWatchEventBytes each), the closing braces and the newline. A line
+ * is the revision's opening (encodeResponseOpening), its fields (encodeResponseFields) and this, which every
+ * watcher that gets the same events shares.
+ */
+export function encodeResponseClose(events: readonly Buffer[]): Buffer {
+  if (events.length === 0) return LINE_CLOSE;
+  let bytes = EVENTS_OPEN.length + EVENTS_LINE_CLOSE.length + events.length - 1;
+  for (const event of events) bytes += event.length;
+  const close = Buffer.allocUnsafe(bytes);
+  let at = EVENTS_OPEN.copy(close, 0);
+  events.forEach((event, i) => {
+    if (i > 0) close[at++] = 0x2c;
+    at += event.copy(close, at);
+  });
+  EVENTS_LINE_CLOSE.copy(close, at);
+  return close;
+}
+
 /** Reads one response line's parsed JSON (`{"result":...}`); an `{"error":...}` line is returned as such. */
 export function decodeWatchResponse(value: unknown): WatchResponse | { readonly error: unknown } {
   const top = FieldReader.of(value, '', false, 'watch response line');

@@ -8,7 +8,7 @@ import type { ResponseHeader } from './kv.js';
 import { encodeHeader } from './json-header.js';
 import { binaryInteger } from './json-scalars.js';
 import { ENCODING_RESPONSE, MSGPACK_RESPONSE } from './json-value.js';
-import { encodeWatchEvent, encodeWatchEventText, type WatchResponseFields } from './json-watch.js';
+import { encodeResponseFields, encodeWatchEvent, encodeWatchEventText, type WatchResponseFields } from './json-watch.js';
 import { arrayHeader, encodeWire, mapEntries, mapHeader } from './msgpack-wire.js';
 import type { WatchEvent } from './watch.js';
 
@@ -42,14 +42,8 @@ function jsonEncoding(before: string, after: string): WatchResponseEncoding {
     event: jsonEvent,
     opening: (header) => Buffer.from(`${before}{"header":${JSON.stringify(encodeHeader(header, ENCODING_RESPONSE))}`),
     pieces(opening, fields, events) {
-      let middle = '';
-      if (fields.watchId !== 0) middle += `,"watch_id":"${fields.watchId}"`;
-      if (fields.created === true) middle += ',"created":true';
-      if (fields.canceled === true) middle += ',"canceled":true';
-      if (fields.compactRevision !== undefined && fields.compactRevision !== 0) middle += `,"compact_revision":"${fields.compactRevision}"`;
-      if (fields.cancelReason !== undefined && fields.cancelReason !== '') middle += `,"cancel_reason":${JSON.stringify(fields.cancelReason)}`;
-      if (fields.fragment === true) middle += ',"fragment":true';
-      const pieces = middle === '' ? [opening] : [opening, Buffer.from(middle)];
+      const middle = encodeResponseFields(fields);
+      const pieces = middle.length === 0 ? [opening] : [opening, middle];
       if (events.length === 0) {
         pieces.push(close);
         return pieces;

@@ -42,6 +42,11 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   /** Interval of the progress notifications a watch that asks for them gets while nothing happens to it. */
   readonly watchProgressNotifyIntervalMs: number;
+  /**
+   * Whether the member serves /debug/peer-faults, through which a test cuts its Raft traffic with chosen peers
+   * (a partition between real processes). Off unless asked for: never for a member in production.
+   */
+  readonly unsafePeerFaultInjection: boolean;
 }
 
 export const SERVER_FLAGS = [
@@ -59,6 +64,7 @@ export const SERVER_FLAGS = [
   'snapshot-count',
   'log-level',
   'experimental-watch-progress-notify-interval',
+  'unsafe-peer-fault-injection',
 ] as const;
 export type ServerFlag = (typeof SERVER_FLAGS)[number];
 
@@ -66,7 +72,7 @@ export interface FlagSpec {
   readonly flag: ServerFlag;
   /** The environment variable that may set the flag. */
   readonly env: string;
-  readonly group: 'Member' | 'Clustering' | 'Raft' | 'Logging' | 'Watch';
+  readonly group: 'Member' | 'Clustering' | 'Raft' | 'Logging' | 'Watch' | 'Testing';
   readonly description: string;
   /** The default as shown by --help (some defaults derive from other flags). */
   readonly defaultDescription: string;
@@ -97,7 +103,10 @@ const DEFAULTS = {
   snapshotCount: 100_000,
   logLevel: 'info',
   watchProgressNotifyInterval: `${watchLimits.progressNotifyIntervalMs / 60_000}m`,
+  unsafePeerFaultInjection: 'false',
 } as const;
+
+const BOOLEANS = ['true', 'false'] as const;
 
 const spec = (
   flag: ServerFlag,
@@ -158,6 +167,13 @@ export const serverFlagSpecs: readonly FlagSpec[] = [
     'Watch',
     'Interval of progress notifications to watches that ask for them, as a duration ("10m", "30s", "500ms")',
     `"${DEFAULTS.watchProgressNotifyInterval}"`,
+  ),
+  spec(
+    'unsafe-peer-fault-injection',
+    'Testing',
+    'For tests only: "true" serves /debug/peer-faults on the client URLs, which drops this member\'s Raft traffic with chosen peers (a partition); never in production',
+    `"${DEFAULTS.unsafePeerFaultInjection}"`,
+    BOOLEANS,
   ),
 ];
 
@@ -309,6 +325,7 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
         ? undefined
         : problem('experimental-watch-progress-notify-interval', progressValue, `"${progressValue.text}" is not a duration of at least 1ms (such as "10m", "30s", "500ms")`)
       : parsedProgressMs;
+  const faultInjection = choice('unsafe-peer-fault-injection', orDefault('unsafe-peer-fault-injection', DEFAULTS.unsafePeerFaultInjection), BOOLEANS);
 
   // Across fields, once each side is valid on its own.
   if (heartbeatValue && heartbeatIntervalMs !== undefined && electionTimeoutMs !== undefined && heartbeatIntervalMs >= electionTimeoutMs) {
@@ -352,7 +369,8 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
     electionTimeoutMs === undefined ||
     snapshotCount === undefined ||
     logLevel === undefined ||
-    watchProgressNotifyIntervalMs === undefined
+    watchProgressNotifyIntervalMs === undefined ||
+    faultInjection === undefined
   ) {
     return { ok: false, errors, warnings };
   }
@@ -374,6 +392,7 @@ export function resolveServerConfig(flags: RawFlags, env: Env): ConfigResult {
       snapshotCount,
       logLevel,
       watchProgressNotifyIntervalMs,
+      unsafePeerFaultInjection: faultInjection === 'true',
     },
   };
 

@@ -13,6 +13,7 @@ import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody
 import { clientRequestOfHeaders } from '../protocol/request-id.js';
 import { debugVarsOf, dispatch, healthOf } from './api.js';
 import { serveKeepAlive, serveWatch } from './http-watch.js';
+import { PEER_FAULTS_PATH, peerFaultsOf, setPeerFaults } from './peer-faults.js';
 import { WS_API_PATH } from '../protocol/ws-frames.js';
 import { ApiSockets } from './ws-api.js';
 import { WatchSockets } from './ws-watch.js';
@@ -100,6 +101,12 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     }
     if (path === '/debug/vars') {
       send(res, 200, debugVarsOf(member));
+      return;
+    }
+    if (path === PEER_FAULTS_PATH && member.peerFaults !== null) {
+      if (req.method === 'POST') setPeerFaults(member.peerFaults, parseJsonBody((await readBody(req)).toString('utf8')));
+      else if (req.method !== 'GET') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use GET or POST`);
+      send(res, 200, peerFaultsOf(member.peerFaults));
       return;
     }
     if (path === '/version') {

@@ -9,6 +9,8 @@ import { ConclaveError } from '../protocol/errors.js';
 import { encodeError } from '../protocol/json.js';
 import { KeepAliveStream } from './keepalive-stream.js';
 import type { Member } from './member.js';
+import { lineBuffers } from './line-buffers.js';
+import { TurnBuffer } from './turn-buffer.js';
 import { WatchStream } from './watch-stream.js';
 
 export function serveWatch(member: Member, req: IncomingMessage, res: ServerResponse): void {
@@ -16,27 +18,18 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
   // Lines go out as they are written, not held back for a fuller packet.
   res.socket?.setNoDelay(true);
   // Lines written in one turn go out in one socket write (a revision reaches many watchers at once).
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let flushing: NodeJS.Immediate | null = null;
-  const flush = (): void => {
-    flushing = null;
-    const joined = Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    if (!res.writableEnded && !res.destroyed) res.write(joined);
-  };
+  const output = new TurnBuffer((chunks) => {
+    if (res.writableEnded || res.destroyed) return;
+    res.cork();
+    // Once the socket has taken a piece, a pooled line buffer under it can be used again.
+    for (const chunk of chunks) res.write(chunk, () => lineBuffers.give(chunk));
+    res.uncork();
+  });
   const stream = new WatchStream({
     hub: member.watches,
     header: (revision) => member.header(revision),
-    write: (pieces) => {
-      for (const piece of pieces) {
-        pending.push(piece);
-        pendingBytes += piece.length;
-      }
-      flushing ??= setImmediate(flush);
-      return pendingBytes + res.writableLength;
-    },
+    write: (pieces) => output.append(pieces),
+    queuedBytes: () => output.pendingBytes + res.writableLength,
   });
   const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
   req.setEncoding('utf8');
@@ -47,8 +40,7 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     } catch (error) {
       stream.refuse(error as ConclaveError);
       stream.close();
-      if (flushing !== null) clearImmediate(flushing);
-      flush();
+      output.flush();
       res.end();
       req.destroy();
       return;
@@ -56,7 +48,7 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     for (const text of texts) stream.handleText(text);
   });
   res.on('close', () => {
-    if (flushing !== null) clearImmediate(flushing);
+    output.discard();
     stream.close();
   });
 }

@@ -12,7 +12,7 @@ import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type Raf
 import { KvStore, type KvCommand, type KvResult, type StateReader } from '../state/index.js';
 import { readMember, type MemberAttributes, type MemberCommand } from '../state/members.js';
 import { NodeStorage } from '../storage/index.js';
-import { PeerTransport } from '../transport/index.js';
+import { PeerFaults, PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { DISCOVERY_PATH, resolveIdentity, type DiscoveryAnswer, type Identity } from './identity.js';
 import { silentLogger, type Logger } from './log.js';
@@ -68,6 +68,8 @@ export class Member {
   readonly lessor: Lessor;
   /** Renewals taken here while another member leads, on their way to it. */
   readonly keepAliveRelay = new KeepAliveRelay();
+  /** The cuts a test makes to partition this member (peer-faults.ts); null unless --unsafe-peer-fault-injection. */
+  readonly peerFaults: PeerFaults | null;
   private readonly node: RaftNode;
   private readonly loop: RaftLoop;
   private readonly proposals: ProposalTracker<KvResult | null>;
@@ -97,7 +99,9 @@ export class Member {
     private readonly transport: PeerTransport,
     private readonly initialPeerUrls: ReadonlyMap<string, readonly string[]>,
     private readonly options: MemberOptions,
+    peerFaults: PeerFaults | null,
   ) {
+    this.peerFaults = peerFaults;
     this.id = nodeId(identity.memberId);
     this.clusterId = identity.clusterId;
     this.log = (options.log ?? silentLogger).with({ member: this.id });
@@ -180,6 +184,7 @@ export class Member {
       const identity = await resolveIdentity(config, storage.restored !== undefined, log);
       const initialPeerUrls = new Map<string, readonly string[]>(identity.initialPeers);
       let member: Member | null = null;
+      const peerFaults = config.unsafePeerFaultInjection ? new PeerFaults() : null;
       transport = await PeerTransport.start({
         clusterId: identity.clusterId,
         memberId: nodeId(identity.memberId),
@@ -188,8 +193,10 @@ export class Member {
         onPeerStatus: (peer, connected) => log.debug(connected ? 'peer connected' : 'peer disconnected', { peer }),
         log: (level, text, fields) => log[level](text, fields),
         serveHttp: (request, response) => member?.servePeerHttp(request, response) ?? false,
+        ...(peerFaults === null ? {} : { faults: peerFaults }),
       });
-      member = new Member(config, identity, storage, kv, transport, initialPeerUrls, options);
+      if (peerFaults !== null) log.warn('peer fault injection is on (--unsafe-peer-fault-injection): /debug/peer-faults can partition this member');
+      member = new Member(config, identity, storage, kv, transport, initialPeerUrls, options, peerFaults);
       member.membershipChanged();
       // Alone in the cluster, there is no one to wait for: lead at once.
       const voters = member.appliedConfig.voters;

@@ -4,8 +4,11 @@
 // those of applied revisions (applied entries are committed), so a watcher never sees one that is rolled back.
 //
 // Fan-out: the events of a revision are read once, and every watcher gets the same event objects (with prev_kv,
-// the same second set), so a stream can encode an event once for all its watchers. Synced single-key watchers are
-// found by a map lookup; range watchers are tested one by one.
+// the same second set), so a stream can encode an event once for all its watchers. Synced watchers that ask for
+// the same thing (span, filters, prev_kv) form a group, matched once per revision and handed one delivery object,
+// so that a stream's lines for them differ only by watch ID (ten thousand watchers of one prefix cost one match
+// and no object each). Single-key groups are found by a map lookup; range groups are tested one by one (there
+// are as many as distinct ranges watched, not as many as watchers).
 //
 // A watcher is delivered to through its sink; a sink that reports its consumer too far behind gets the watcher
 // cancelled, with a reason (nothing is buffered here). A compacted start revision cancels the watcher with the
@@ -38,6 +41,8 @@ export interface Watch {
 
 interface Watcher extends Watch {
   readonly span: Span;
+  /** What its group is known by: watchers with the same one want the same events. */
+  readonly groupKey: string;
   readonly prevKv: boolean;
   readonly noPut: boolean;
   readonly noDelete: boolean;
@@ -51,6 +56,15 @@ interface Watcher extends Watch {
   deliveredSinceProgress: boolean;
 }
 
+/** Synced watchers that want the same events: what they want is that of any of them. */
+interface WatchGroup {
+  readonly span: Span;
+  readonly prevKv: boolean;
+  readonly noPut: boolean;
+  readonly noDelete: boolean;
+  readonly watchers: Set<Watcher>;
+}
+
 export interface WatchHubOptions {
   readonly store: KvStore;
   /** The applied state (it changes when a snapshot is installed). */
@@ -60,8 +74,10 @@ export interface WatchHubOptions {
 
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
-  private readonly byKey = new Map<string, Set<Watcher>>();
-  private readonly ranged = new Set<Watcher>();
+  private readonly groups = new Map<string, WatchGroup>();
+  /** The single-key groups, by key name. */
+  private readonly byKey = new Map<string, Set<WatchGroup>>();
+  private readonly ranged = new Set<WatchGroup>();
   private readonly limits: WatchLimits;
   /** Every revision up to this one has been dispatched to the synced watchers. */
   private dispatched: number;
@@ -90,13 +106,18 @@ export class WatchHub {
     const start = request.startRevision ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) throw new ConclaveError('ErrInvalidField', `start_revision ${String(start)}`);
     const filters = request.filters ?? [];
+    const span = spanOf(request);
+    const prevKv = request.prevKv === true;
+    const noPut = filters.includes('NOPUT');
+    const noDelete = filters.includes('NODELETE');
     const watcher: Watcher = {
       watchId,
       sink,
-      span: spanOf(request),
-      prevKv: request.prevKv === true,
-      noPut: filters.includes('NOPUT'),
-      noDelete: filters.includes('NODELETE'),
+      span,
+      groupKey: groupKeyOf(span, prevKv, noPut, noDelete),
+      prevKv,
+      noPut,
+      noDelete,
       progressNotify: request.progressNotify === true,
       from: start === 0 ? this.dispatched + 1 : start,
       next: start === 0 ? this.dispatched + 1 : start,
@@ -172,46 +193,61 @@ export class WatchHub {
 
   private sync(watcher: Watcher): void {
     watcher.state = 'synced';
-    const span = watcher.span;
-    if (span.single) {
-      const name = keyName(span.key);
-      let set = this.byKey.get(name);
-      if (set === undefined) this.byKey.set(name, (set = new Set()));
-      set.add(watcher);
-    } else {
-      this.ranged.add(watcher);
+    let group = this.groups.get(watcher.groupKey);
+    if (group === undefined) {
+      const { span, prevKv, noPut, noDelete } = watcher;
+      group = { span, prevKv, noPut, noDelete, watchers: new Set() };
+      this.groups.set(watcher.groupKey, group);
+      if (span.single) {
+        const name = keyName(span.key);
+        let groups = this.byKey.get(name);
+        if (groups === undefined) this.byKey.set(name, (groups = new Set()));
+        groups.add(group);
+      } else {
+        this.ranged.add(group);
+      }
     }
+    group.watchers.add(watcher);
   }
 
   private unsync(watcher: Watcher): void {
-    const span = watcher.span;
+    const group = this.groups.get(watcher.groupKey);
+    if (group === undefined) return;
+    group.watchers.delete(watcher);
+    if (group.watchers.size > 0) return;
+    this.groups.delete(watcher.groupKey);
+    const span = group.span;
     if (span.single) {
       const name = keyName(span.key);
-      const set = this.byKey.get(name);
-      set?.delete(watcher);
-      if (set?.size === 0) this.byKey.delete(name);
+      const groups = this.byKey.get(name);
+      groups?.delete(group);
+      if (groups?.size === 0) this.byKey.delete(name);
     } else {
-      this.ranged.delete(watcher);
+      this.ranged.delete(group);
     }
   }
 
   private dispatch(reader: StateReader, revision: number, events: readonly RecordedEvent[]): void {
-    const matched = new Map<Watcher, RecordedEvent[]>();
-    const add = (watcher: Watcher, event: RecordedEvent): void => {
-      if (revision < watcher.from || !wants(watcher, event.event)) return;
-      const list = matched.get(watcher);
-      if (list === undefined) matched.set(watcher, [event]);
+    const matched = new Map<WatchGroup, RecordedEvent[]>();
+    const add = (group: WatchGroup, event: RecordedEvent): void => {
+      if (!wants(group, event.event)) return;
+      const list = matched.get(group);
+      if (list === undefined) matched.set(group, [event]);
       else list.push(event);
     };
     for (const event of events) {
-      const single = this.byKey.get(keyName(event.event.kv.key));
-      if (single !== undefined) for (const watcher of single) add(watcher, event);
-      for (const watcher of this.ranged) if (spanContains(watcher.span, event.event.kv.key)) add(watcher, event);
+      const key = event.event.kv.key;
+      const single = this.byKey.get(keyName(key));
+      if (single !== undefined) for (const group of single) add(group, event);
+      for (const group of this.ranged) if (spanContains(group.span, key)) add(group, event);
     }
     const withPrev = new Map<RecordedEvent, WatchEvent>();
-    for (const [watcher, list] of matched) {
-      const shown = list.map((event) => (watcher.prevKv ? withPrevKv(reader, event, withPrev) : event.event));
-      this.deliver(watcher, { type: 'events', revision, events: shown });
+    for (const [group, list] of matched) {
+      const shown = list.map((event) => (group.prevKv ? withPrevKv(reader, event, withPrev) : event.event));
+      // One delivery for the whole group: a stream knows it again and encodes its events once.
+      const delivery: WatchDelivery = { type: 'events', revision, events: shown };
+      // A watcher cancelled while the group is delivered to leaves the set; a Set's iteration allows that.
+      for (const watcher of group.watchers) if (revision >= watcher.from) this.deliver(watcher, delivery);
     }
   }
 
@@ -271,8 +307,15 @@ export class WatchHub {
   }
 }
 
-function wants(watcher: Watcher, event: WatchEvent): boolean {
+function wants(watcher: { readonly noPut: boolean; readonly noDelete: boolean }, event: WatchEvent): boolean {
   return event.type === 'PUT' ? !watcher.noPut : !watcher.noDelete;
+}
+
+function groupKeyOf(span: Span, prevKv: boolean, noPut: boolean, noDelete: boolean): string {
+  const flags = `${prevKv ? 'p' : '-'}${noPut ? 'P' : '-'}${noDelete ? 'D' : '-'}`;
+  if (span.single) return `${flags}k${keyName(span.key)}`;
+  // The start's length keeps `start|end` apart from another span whose start holds what looks like the separator.
+  return `${flags}r${span.start.length}:${keyName(span.start)}${span.end === null ? '' : `:${keyName(span.end)}`}`;
 }
 
 /** The event with prev_kv, made once per event for every watcher that wants it. */

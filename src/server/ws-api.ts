@@ -219,6 +219,7 @@ class ApiConnection {
       wire: this.wire,
       send: (response) => this.sendFrame({ type: 'message', id, response }),
       sendPieces: (pieces) => this.send(Buffer.concat(ends.closing === undefined ? [ends.opening, ...pieces] : [ends.opening, ...pieces, ends.closing])),
+      queuedBytes: () => this.ws.bufferedAmount,
       end: (error) => {
         if (this.streams.get(id) !== session) return;
         this.streams.delete(id);

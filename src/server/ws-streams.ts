@@ -20,6 +20,8 @@ export interface StreamContext {
   send(response: Json): number;
   /** Sends one message whose response is already encoded for this connection, as pieces in order. */
   sendPieces(pieces: readonly Uint8Array[]): number;
+  /** Bytes queued toward the client. */
+  queuedBytes(): number;
   /** Ends the stream from the member's side (a `closed` frame, with the error when there is one). */
   end(error?: ConclaveError): void;
 }
@@ -40,7 +42,10 @@ function watch(context: StreamContext): StreamSession {
     hub: member.watches,
     header: (revision) => member.header(revision),
     encoding: context.wire === 'json' ? JSON_WATCH_RESPONSES : MSGPACK_WATCH_RESPONSES,
-    write: (pieces) => context.sendPieces(pieces),
+    write: (pieces) => {
+      context.sendPieces(pieces);
+    },
+    queuedBytes: () => context.queuedBytes(),
   });
   return {
     receive: (request) => stream.handle(decodeWatchRequest(request)),

@@ -52,11 +52,14 @@ export class WatchSockets {
       hub: member.watches,
       header: (revision) => member.header(revision),
       write: (pieces) => {
-        // The pieces end with the line's newline, which a frame does not carry.
-        const frame = Buffer.concat(pieces);
-        if (ws.readyState === ws.OPEN) ws.send(frame.subarray(0, frame.length - 1), { binary: false });
-        return ws.bufferedAmount;
+        if (ws.readyState !== ws.OPEN) return;
+        // A frame per line, without the line's newline (JSON text holds no raw newline, so each one ends a line).
+        const lines = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+        for (let start = 0, end = lines.indexOf(0x0a); end >= 0; start = end + 1, end = lines.indexOf(0x0a, start)) {
+          ws.send(lines.subarray(start, end), { binary: false });
+        }
       },
+      queuedBytes: () => ws.bufferedAmount,
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) stream.refuse(new ConclaveError('ErrInvalidJson', 'a binary frame: send each WatchRequest as a text frame of JSON'));

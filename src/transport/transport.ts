@@ -37,6 +37,7 @@ import type { Message, NodeId } from '../raft/types.js';
 import { parseUrl } from '../util/urls.js';
 import type WebSocket from 'ws';
 import { TransportError } from './errors.js';
+import type { PeerFaults } from './faults.js';
 import { FrameCodec } from './frame.js';
 import { isId } from './handshake.js';
 import { PeerListener, type ListenAddress } from './listener.js';
@@ -63,6 +64,8 @@ export interface PeerTransportOptions {
    * a request it does not serve, which then gets the listener's 426.
    */
   readonly serveHttp?: (request: IncomingMessage, response: ServerResponse) => boolean;
+  /** Cuts to simulate a partition (faults.ts); only a member started for fault injection has them. */
+  readonly faults?: PeerFaults;
 }
 
 export type { PeerStats } from './peer-link.js';
@@ -166,6 +169,7 @@ export class PeerTransport {
   send(messages: readonly Message[]): void {
     if (this.closed !== null) return;
     for (const message of messages) {
+      if (this.options.faults?.drops(message.to) === true) continue;
       const link = this.links.get(message.to);
       if (link === undefined) {
         this.counters.unroutableMessages++;
@@ -223,6 +227,7 @@ export class PeerTransport {
   }
 
   private deliver(peer: NodeId, messages: readonly Message[]): void {
+    if (this.options.faults?.drops(peer, messages.length) === true) return;
     const link = this.links.get(peer);
     for (const message of messages) {
       if (message.to !== this.options.memberId || message.from !== peer) {

@@ -41,6 +41,7 @@ describe('server flags table', () => {
       'snapshot-count',
       'log-level',
       'experimental-watch-progress-notify-interval',
+      'unsafe-peer-fault-injection',
     ]);
     for (const spec of serverFlagSpecs) expect(spec.env).toBe(envVarFor(spec.flag));
     expect(envVarFor('initial-advertise-peer-urls')).toBe('CONCLAVE_INITIAL_ADVERTISE_PEER_URLS');
@@ -66,6 +67,7 @@ describe('resolveServerConfig', () => {
       snapshotCount: 100_000,
       logLevel: 'info',
       watchProgressNotifyIntervalMs: 600_000,
+      unsafePeerFaultInjection: false,
     });
   });
 
@@ -147,6 +149,14 @@ describe('resolveServerConfig', () => {
     const errors = errorsOf(resolve({ [flag]: value }));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBe(`--${flag}: "${value}" is not a positive whole number of ${flag === 'snapshot-count' ? 'entries' : 'milliseconds'}`);
+  });
+
+  it('turns peer fault injection on only when --unsafe-peer-fault-injection is "true"', () => {
+    expect(ok(resolve({})).unsafePeerFaultInjection).toBe(false);
+    expect(ok(resolve({ 'unsafe-peer-fault-injection': 'false' })).unsafePeerFaultInjection).toBe(false);
+    expect(ok(resolve({ 'unsafe-peer-fault-injection': 'true' })).unsafePeerFaultInjection).toBe(true);
+    expect(ok(resolve({}, { CONCLAVE_UNSAFE_PEER_FAULT_INJECTION: 'true' })).unsafePeerFaultInjection).toBe(true);
+    expect(errorsOf(resolve({ 'unsafe-peer-fault-injection': 'yes' }))).toEqual(['--unsafe-peer-fault-injection: "yes" is not one of "true", "false"']);
   });
 
   it('reads --experimental-watch-progress-notify-interval as a Go duration (etcd 3.4: 10m by default)', () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
     heartbeatIntervalMs: 50,
     electionTimeoutMs: ELECTION_MS,
     logLevel: 'warn',
-    nodeArgs: ['--import', CLOCK_SKEW],
+    nodeFlags: ['--import', CLOCK_SKEW],
     env: { CONCLAVE_TEST_CLOCK_DIR: CLOCK_DIR },
   });
   const leader = await waitForLeader(cluster.endpoints, 15_000);

@@ -211,18 +211,32 @@ describe('WatchHub', () => {
   });
 
   it('property: each watcher sees exactly the writes to its range from its start revision, in order, once', async () => {
-    const keys = ['a', 'b', 'c', 'd'];
+    const keys = ['a', 'b', 'c'];
     const step = fc.oneof(
-      fc.record({ op: fc.constant('put' as const), key: fc.constantFrom(...keys), value: fc.string({ maxLength: 3 }) }),
-      fc.record({ op: fc.constant('del' as const), key: fc.constantFrom(...keys) }),
-      fc.record({ op: fc.constant('watch' as const), key: fc.constantFrom(...keys), ranged: fc.boolean(), back: fc.nat({ max: 6 }) }),
-      fc.record({ op: fc.constant('pause' as const) }),
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('put' as const), key: fc.constantFrom(...keys), value: fc.string({ maxLength: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('del' as const), key: fc.constantFrom(...keys) }) },
+      // Few shapes, so that watchers often share a group (same span, filter and prev_kv) and often differ in one.
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          op: fc.constant('watch' as const),
+          key: fc.constantFrom('a', 'b'),
+          ranged: fc.boolean(),
+          back: fc.nat({ max: 6 }),
+          filter: fc.constantFrom('', 'NOPUT' as const, 'NODELETE' as const),
+          prevKv: fc.boolean(),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), which: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('pause' as const) }) },
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { maxLength: 40 }), fc.boolean(), async (steps, holdReads) => {
+      fc.asyncProperty(fc.array(step, { maxLength: 50 }), fc.boolean(), async (steps, holdReads) => {
         const { backend, harness, hub, put, del } = setup({ maxReplayEventsPerResponse: 2 });
-        const history: { revision: number; line: string; key: string }[] = [];
-        const watchers: { id: number; from: number; inRange: (key: string) => boolean }[] = [];
+        const history: { revision: number; type: 'PUT' | 'DELETE'; line: string; prev: string; key: string }[] = [];
+        const current = new Map<string, string>();
+        type Shape = { id: number; from: number; inRange: (key: string) => boolean; filter: string; prevKv: boolean; watch: Watch; canceled: boolean };
+        const watchers: Shape[] = [];
         const sink = new RecordingSink();
         let held: (() => void)[] = [];
         if (holdReads) backend.rangeGate = () => new Promise<void>((resolve) => held.push(resolve));
@@ -230,17 +244,31 @@ describe('WatchHub', () => {
         for (const s of steps) {
           if (s.op === 'put') {
             const revision = await put(s.key, s.value);
-            history.push({ revision, line: `PUT ${s.key}=${s.value}@${revision}`, key: s.key });
+            history.push({ revision, type: 'PUT', line: `PUT ${s.key}=${s.value}@${revision}`, prev: current.get(s.key) ?? '', key: s.key });
+            current.set(s.key, ` prev=${s.value}@${revision}`);
           } else if (s.op === 'del') {
             const before = harness.store.revision;
             const revision = await del(s.key);
-            if (revision !== before) history.push({ revision, line: `DELETE ${s.key}@${revision}`, key: s.key });
+            if (revision !== before) history.push({ revision, type: 'DELETE', line: `DELETE ${s.key}@${revision}`, prev: current.get(s.key) ?? '', key: s.key });
+            current.delete(s.key);
           } else if (s.op === 'watch') {
             const from = Math.max(1, harness.store.revision + 1 - s.back);
             const start = s.key;
             const inRange = s.ranged ? (key: string) => key >= start : (key: string) => key === start;
-            hub.create(watchOf(start, { startRevision: from, ...(s.ranged ? { rangeEnd: new Uint8Array([0]) } : {}) }), ++id, sink);
-            watchers.push({ id, from, inRange });
+            const request = watchOf(start, {
+              startRevision: from,
+              ...(s.ranged ? { rangeEnd: new Uint8Array([0]) } : {}),
+              ...(s.filter === '' ? {} : { filters: [s.filter] }),
+              ...(s.prevKv ? { prevKv: true } : {}),
+            });
+            const watch = hub.create(request, ++id, sink);
+            watchers.push({ id, from, inRange, filter: s.filter, prevKv: s.prevKv, watch, canceled: false });
+          } else if (s.op === 'cancel') {
+            const watcher = watchers[s.which % Math.max(1, watchers.length)];
+            if (watcher !== undefined) {
+              hub.cancel(watcher.watch);
+              watcher.canceled = true;
+            }
           } else {
             for (const resolve of held.splice(0)) resolve();
             await settle();
@@ -253,8 +281,12 @@ describe('WatchHub', () => {
         }
         await settle();
         for (const watcher of watchers) {
-          const expected = history.filter((h) => h.revision >= watcher.from && watcher.inRange(h.key)).map((h) => h.line);
-          expect(sink.lines(watcher.id)).toEqual(expected);
+          const wanted = history.filter((h) => h.revision >= watcher.from && watcher.inRange(h.key) && h.type !== watcher.filter.slice(2));
+          const expected = wanted.map((h) => h.line + (watcher.prevKv ? h.prev : ''));
+          const got = sink.lines(watcher.id);
+          // A cancelled watcher got a beginning of its events (a replay may have been cut short), nothing after.
+          if (watcher.canceled) expect(expected.slice(0, got.length)).toEqual(got);
+          else expect(got).toEqual(expected);
         }
       }),
       { numRuns: 200 },

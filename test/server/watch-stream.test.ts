@@ -21,9 +21,9 @@ function setup(limits: ConstructorParameters<typeof WatchStream>[0]['limits'] = 
     write: (pieces) => {
       const text = Buffer.concat(pieces).toString();
       expect(text.endsWith('\n')).toBe(true);
-      lines.push(JSON.parse(text));
-      return queued();
+      for (const line of text.slice(0, -1).split('\n')) lines.push(JSON.parse(line));
     },
+    queuedBytes: queued,
     limits,
   });
   const txnPuts = async (keys: string[]) => {
@@ -69,6 +69,33 @@ describe('WatchStream', () => {
     expect(lines.filter((l) => l.result.events !== undefined)).toHaveLength(2);
     expect(hub.watcherCount).toBe(0);
     expect(stream.watchCount).toBe(0);
+  });
+
+  it('writes the lines of one delivery to many watches together, in order with the stream\'s other lines', async () => {
+    const { stream, lines, txnPuts, hub } = setup();
+    for (let i = 0; i < 30; i++) stream.handle({ createRequest: { key: bytes('r/'), rangeEnd: bytes('r0') } });
+    stream.handle({ createRequest: { key: bytes('r/'), rangeEnd: bytes('r0'), filters: ['NOPUT'] } });
+    stream.handle({ createRequest: { key: bytes('r/1'), prevKv: true, watchId: 1000 } });
+    const created = lines.length;
+    await txnPuts(['r/1', 'r/2']);
+    // The cancel comes after the delivery's lines, though they were gathered and not yet written when it came.
+    await txnPuts(['r/1']);
+    stream.handle({ cancelRequest: { watchId: 7 } });
+    await Promise.resolve();
+    const after = lines.slice(created);
+    // Within a revision the watches come in no particular order; each revision's lines come before the next's.
+    const ids = (from: number, to: number) => after.slice(from, to).map((l) => Number(l.result.watch_id ?? 0)).sort((a, b) => a - b);
+    const range = Array.from({ length: 30 }, (_, i) => i);
+    expect(ids(0, 31)).toEqual([...range, 1000]);
+    expect(ids(31, 62)).toEqual([...range, 1000]);
+    expect(after[62].result).toMatchObject({ watch_id: '7', canceled: true });
+    expect(after).toHaveLength(63);
+    const byId = (from: number, to: number) => new Map(after.slice(from, to).map((l) => [Number(l.result.watch_id ?? 0), l.result]));
+    const first = byId(0, 31);
+    for (const i of range) expect(first.get(i).events.map((e: any) => e.kv.key)).toEqual([b64('r/1'), b64('r/2')]);
+    expect(first.get(1000).events).toHaveLength(1);
+    expect(byId(31, 62).get(1000).events[0].prev_kv.mod_revision).toBe(first.get(0).header.revision);
+    expect(hub.watcherCount).toBe(31);
   });
 
   it('ends every watch of a closed stream in the hub', () => {

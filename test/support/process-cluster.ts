@@ -44,8 +44,8 @@ export interface ProcessClusterOptions {
   readonly electionTimeoutMs?: number;
   readonly extraFlags?: readonly string[];
   readonly logLevel?: string;
-  /** Node flags of the member processes (before the script), e.g. `--import` of a test-only preload. */
-  readonly nodeArgs?: readonly string[];
+  /** Flags for node itself, before the server script (a benchmark's `--cpu-prof`, a test-only `--import` preload). */
+  readonly nodeFlags?: readonly string[];
   /** Environment of the member processes, added to this one's. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -101,7 +101,7 @@ export class ProcessCluster {
     const child = spawn(
       process.execPath,
       [
-        ...(this.options.nodeArgs ?? []),
+        ...(this.options.nodeFlags ?? []),
         serverBin(),
         `--name=${member.name}`,
         `--data-dir=${member.dataDir}`,
