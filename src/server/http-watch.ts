@@ -31,22 +31,7 @@ export function serveWatch(member: Member, req: IncomingMessage, res: ServerResp
     write: (pieces) => output.append(pieces),
     queuedBytes: () => output.pendingBytes + res.writableLength,
   });
-  const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
-  req.setEncoding('utf8');
-  req.on('data', (chunk: string) => {
-    let texts: string[];
-    try {
-      texts = splitter.push(chunk);
-    } catch (error) {
-      stream.refuse(error as ConclaveError);
-      stream.close();
-      output.flush();
-      res.end();
-      req.destroy();
-      return;
-    }
-    for (const text of texts) stream.handleText(text);
-  });
+  readRequests(req, res, stream, () => output.flush());
   res.on('close', () => {
     output.discard();
     stream.close();
@@ -70,6 +55,24 @@ export function serveKeepAlive(member: Member, req: IncomingMessage, res: Server
       req.destroy();
     },
   });
+  readRequests(req, res, stream, () => {});
+  req.on('end', () => void stream.drained().then(() => res.end()));
+  res.on('close', () => stream.close());
+}
+
+/** What a streaming call does with the requests of its body. */
+interface RequestStream {
+  handleText(text: string): void;
+  refuse(error: ConclaveError): void;
+  close(): void;
+}
+
+/**
+ * Hands each JSON request of a streaming body to `stream`, as it arrives. A request past
+ * serverLimits.maxRequestBytes is refused and ends the call (nothing after it can be framed); `flush` writes out
+ * what the stream has queued before the call ends.
+ */
+function readRequests(req: IncomingMessage, res: ServerResponse, stream: RequestStream, flush: () => void): void {
   const splitter = new JsonSplitter(serverLimits.maxRequestBytes);
   req.setEncoding('utf8');
   req.on('data', (chunk: string) => {
@@ -79,14 +82,13 @@ export function serveKeepAlive(member: Member, req: IncomingMessage, res: Server
     } catch (error) {
       stream.refuse(error as ConclaveError);
       stream.close();
+      flush();
       res.end();
       req.destroy();
       return;
     }
     for (const text of texts) stream.handleText(text);
   });
-  req.on('end', () => void stream.drained().then(() => res.end()));
-  res.on('close', () => stream.close());
 }
 
 /**

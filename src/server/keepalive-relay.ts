@@ -10,6 +10,7 @@ import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import type { LeaseKeepAliveResponse } from '../protocol/lease.js';
 import { decodeError, decodeResponse } from '../protocol/json.js';
+import { LineReader } from '../util/lines.js';
 
 type Answer = { header: ResponseHeader; response: LeaseKeepAliveResponse };
 
@@ -67,17 +68,14 @@ export class KeepAliveRelay {
         broken(`was refused (HTTP ${response.statusCode ?? 0})`);
         return;
       }
-      let rest = '';
+      const lines = new LineReader(serverLimits.maxRequestBytes);
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
-        const text = rest + chunk;
-        let start = 0;
-        for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-          this.answer(text.slice(start, end));
-          start = end + 1;
+        try {
+          for (const line of lines.push(chunk)) this.answer(line);
+        } catch {
+          response.destroy(new Error('an answer line beyond serverLimits.maxRequestBytes'));
         }
-        rest = text.slice(start);
-        if (rest.length > serverLimits.maxRequestBytes) response.destroy(new Error('an answer line beyond serverLimits.maxRequestBytes'));
       });
       response.on('end', () => broken('ended'));
       response.on('error', (error) => broken(`failed: ${error.message}`));

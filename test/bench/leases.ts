@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { LineReader } from '../../src/util/lines.js';
 import { waitForLeader, waitForMembersPublished } from '../support/http-json.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
@@ -86,20 +87,15 @@ async function grantAll(endpoints: readonly string[], count: number, ttl: number
 function openKeepAlive(endpoint: string, onAnswer: (id: number, ttl: number) => void): { send: (id: number) => void; close: () => void } {
   const request = http.request(new URL('/v3/lease/keepalive', endpoint), { method: 'POST', headers: { 'content-type': 'application/json' } });
   request.on('response', (response) => {
-    let rest = '';
+    const lines = new LineReader(1 << 20);
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
-      const text = rest + chunk;
-      let start = 0;
-      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-        const line = text.slice(start, end);
-        start = end + 1;
+      for (const line of lines.push(chunk)) {
         const id = /"ID":"(\d+)"/.exec(line)?.[1];
         const ttl = /"TTL":"(\d+)"/.exec(line)?.[1];
         if (id === undefined) throw new Error(`keepalive answered ${line}`);
         onAnswer(Number(id), Number(ttl ?? 0));
       }
-      rest = text.slice(start);
     });
   });
   request.on('error', (error) => process.stderr.write(`keepalive stream to ${endpoint}: ${error.message}\n`));
