@@ -76,8 +76,17 @@ async function grantAll(endpoints: readonly string[], count: number, ttl: number
     const url = new URL('/v3/lease/grant', endpoints[w % endpoints.length]);
     while (next < count) {
       next++;
-      const body = await postJson(url, { TTL: String(ttl) });
-      ids.push(Number(body['ID']));
+      // A grant that timed out (a loaded machine, an election) is made again; if the first one applied after all,
+      // its lease is never renewed and expires.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const body = await postJson(url, { TTL: String(ttl) });
+          ids.push(Number(body['ID']));
+          break;
+        } catch (error) {
+          if (attempt >= 5) throw error;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: 64 }, (_, w) => worker(w)));
