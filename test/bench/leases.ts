@@ -195,6 +195,9 @@ async function main(): Promise<void> {
     process.stdout.write(`Raft entries committed meanwhile (checkpoints: nothing else is written): ${checkpoints} (${((answered - answeredBefore) / Math.max(1, checkpoints)).toFixed(1)} renewals each)\n`);
     process.stdout.write(`member CPU (% of one core) while renewing: ${cpu.join(' / ')}\n`);
     process.stdout.write(`member RSS MiB: idle ${rssIdle.join('/')}, after the grants ${rssGranted.join('/')}, after renewing ${rssAfter.join('/')}\n`);
+  } catch (error) {
+    process.stderr.write(`${cluster.logs().slice(-20_000)}\n`);
+    throw error;
   } finally {
     agent.destroy();
     await cluster.stop();
