@@ -80,8 +80,8 @@ export const kvLimits = {
   maxLeases: 1_000_000,
   /** Longest TTL a lease may be granted, in seconds (etcd's MaxLeaseTTL); beyond it ErrLeaseTTLTooLarge. */
   maxLeaseTtlSeconds: 9_000_000_000,
-  /** Leases one checkpoint command carries (the leader splits larger batches). */
-  maxCheckpointsPerCommand: 1000,
+  /** Leases one checkpoint command carries (the leader splits larger batches): with one in flight, renewals/s are bounded by this over the commit latency. */
+  maxCheckpointsPerCommand: 10_000,
 } as const;
 
 export type KvLimits = { readonly [Name in keyof typeof kvLimits]: number };

@@ -69,8 +69,8 @@ function postJson(url: URL, body: unknown): Promise<Record<string, unknown>> {
   });
 }
 
-/** Grants `count` leases over 64 concurrent calls spread over the members, pushing each ID into `ids` as it comes. */
-async function grantAll(endpoints: readonly string[], count: number, ttl: number, ids: number[]): Promise<void> {
+/** Grants `count` leases over 64 concurrent calls spread over the members, pushing each ID into `ids` (and to `onGranted`) as it comes. */
+async function grantAll(endpoints: readonly string[], count: number, ttl: number, ids: number[], onGranted: (id: number) => void): Promise<void> {
   let next = 0;
   const worker = async (w: number) => {
     const url = new URL('/v3/lease/grant', endpoints[w % endpoints.length]);
@@ -82,6 +82,7 @@ async function grantAll(endpoints: readonly string[], count: number, ttl: number
         try {
           const body = await postJson(url, { TTL: String(ttl) });
           ids.push(Number(body['ID']));
+          onGranted(Number(body['ID']));
           break;
         } catch (error) {
           if (attempt >= 5) throw error;
@@ -139,29 +140,33 @@ async function main(): Promise<void> {
         if (ttl === 0) lost++;
       }),
     );
-    // Renewals run from the first grant on: every lease granted so far is renewed about every --interval seconds
-    // (the rate follows the count), so that none expires while the others are still being granted.
+    // Renewals run from the first grant on: each lease is renewed --interval seconds after its grant, then every
+    // --interval seconds (a queue in due order), so that none expires while the others are still being granted.
     const ids: number[] = [];
+    const due: { id: number; atMs: number }[] = [];
+    let dueHead = 0;
     let sent = 0;
     let renewing = true;
     const renewer = (async () => {
-      let last = performance.now();
-      let budget = 0;
       while (renewing) {
         await new Promise((resolve) => setTimeout(resolve, 5));
         const now = performance.now();
-        budget += ((now - last) * ids.length) / (args.interval * 1000);
-        last = now;
-        for (; budget >= 1 && ids.length > 0; budget--, sent++) {
-          const id = ids[sent % ids.length] as number;
-          sentAt.set(id, performance.now());
-          (streams[sent % streams.length] as ReturnType<typeof openKeepAlive>).send(id);
+        for (; dueHead < due.length && (due[dueHead] as { atMs: number }).atMs <= now; dueHead++, sent++) {
+          const next = due[dueHead] as { id: number; atMs: number };
+          sentAt.set(next.id, now);
+          (streams[sent % streams.length] as ReturnType<typeof openKeepAlive>).send(next.id);
+          due.push({ id: next.id, atMs: next.atMs + args.interval * 1000 });
+        }
+        // The queue's consumed head is dropped now and then, so that it does not grow without bound.
+        if (dueHead > 100_000) {
+          due.splice(0, dueHead);
+          dueHead = 0;
         }
       }
     })();
 
     const grantStart = performance.now();
-    await grantAll(cluster.endpoints, args.leases, args.ttl, ids);
+    await grantAll(cluster.endpoints, args.leases, args.ttl, ids, (id) => due.push({ id, atMs: performance.now() + args.interval * 1000 }));
     const grantSeconds = (performance.now() - grantStart) / 1000;
     const rssGranted = pids.map(rssMiB);
 
