@@ -1,7 +1,7 @@
 // The wait shared by locks and elections (ZooKeeper's recipe over etcd's revisions): a waiter's key lies under a
 // prefix, and its turn comes when no key under the prefix was created before it. It watches only its predecessor,
-// the newest key created before its own, for deletion; when that goes it looks again (the predecessor may have
-// been a waiter that gave up, with others before it). So a release wakes one waiter, not all (no herd effect), and
+// the newest key created before its own, for deletion (and its own key, which its lease may take); when that goes
+// it looks again (the predecessor may have been a waiter that gave up, with others before it). So a release wakes one waiter, not all (no herd effect), and
 // waiters are served in the order their keys were created (FIFO). Reads and the watch are this member's own: the
 // waiter's key was applied here before the wait starts, and the watch starts right after the revision read, so no
 // deletion falls between them.
@@ -44,13 +44,22 @@ export async function waitForTurn(member: Member, waiter: Waiter, signal: AbortS
     const [own, predecessor] = response.kvs;
     if (own === undefined || own.createRevision !== waiter.createRevision) throw new ConclaveError('ErrWaiterGone', `key ${new TextDecoder().decode(waiter.key)}`);
     if (predecessor === undefined) return header;
-    await deletion(member, predecessor.key, header.revision + 1, signal);
+    await deletion(member, predecessor.key, waiter.key, header.revision + 1, signal);
   }
 }
 
-async function deletion(member: Member, key: Uint8Array, fromRevision: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves at the first deletion of the predecessor or of the waiter's own key. One watch covers both: the range
+ * from the predecessor's key through the waiter's (sequence keys sort in create order, so no other waiter lies
+ * between them; any other key there only causes a look again).
+ */
+async function deletion(member: Member, predecessor: Uint8Array, own: Uint8Array, fromRevision: number, signal: AbortSignal): Promise<void> {
+  // A predecessor that is not a sequence key (put under the name by hand) may sort after the waiter's.
+  const [low, high] = Buffer.compare(predecessor, own) <= 0 ? [predecessor, own] : [own, predecessor];
+  const rangeEnd = new Uint8Array(high.length + 1);
+  rangeEnd.set(high, 0);
   try {
-    for await (const batch of localWatch(member, { key, startRevision: fromRevision, filters: ['NOPUT'] }, signal)) {
+    for await (const batch of localWatch(member, { key: low, rangeEnd, startRevision: fromRevision, filters: ['NOPUT'] }, signal)) {
       if (batch.events.some((event) => event.type === 'DELETE')) return;
     }
   } catch (error) {
