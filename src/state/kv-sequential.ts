@@ -4,14 +4,21 @@
 // snapshots), and unique (a sequential put is a command of its own, never one op of a txn). It keeps no counter per
 // prefix, so prefixes that are used once and forgotten (a lock name) leave nothing behind. The key's create
 // revision equals its sequence number; a lock's fencing token is that number.
+//
+// onePerLease (a lock or campaign sent again finds its own waiter) is served by a point read, so that the apply
+// never waits on a scan: the record 'S' <lease u64 BE> <prefix> holds the 20 digits of the key a onePerLease put
+// made for that lease and prefix. It lives as long as that key does on that lease: the writes that delete the key
+// or move it to another lease drop it (dropSequenceHint, called by kv-write.ts), so a lease's records go with it.
 
 import { ConclaveError } from '../protocol/errors.js';
 import type { PutSequentialRequest, PutSequentialResponse } from '../protocol/lock.js';
-import { attachedKeyOf, attachmentKey, currentKey, successor } from './kv-layout.js';
+import type { StateWriter } from './backend.js';
+import { attachmentKey, currentKey } from './kv-layout.js';
 import { decodeCurrent } from './kv-records.js';
 import type { WriteContext } from './kv-write.js';
 
 export const SEQUENCE_DIGITS = 20;
+const HINT = 0x53; // 'S'
 
 export function sequentialKey(prefix: Uint8Array, sequence: number): Uint8Array {
   const digits = String(sequence).padStart(SEQUENCE_DIGITS, '0');
@@ -33,42 +40,41 @@ export function sequenceOf(key: Uint8Array): number | null {
   return sequence;
 }
 
-/**
- * The key under `prefix` attached to `lease` with a sequence suffix, if any: the lease's attachments from
- * prefix + '0' to prefix + ':' (the byte after '9'), one backend range, paged.
- */
-async function keyOfLease(context: WriteContext, prefix: Uint8Array, lease: number, pageRows: number): Promise<Uint8Array | undefined> {
-  const withByte = (byte: number): Uint8Array => {
-    const bound = new Uint8Array(prefix.length + 1);
-    bound.set(prefix, 0);
-    bound[prefix.length] = byte;
-    return attachmentKey(lease, bound);
-  };
-  let start = withByte(0x30);
-  const end = withByte(0x3a);
-  for (;;) {
-    const rows = await context.writer.range({ start, end, limit: pageRows });
-    for (const row of rows) {
-      const key = attachedKeyOf(row.key);
-      if (key.length === prefix.length + SEQUENCE_DIGITS && sequenceOf(key) !== null) return key.slice();
-    }
-    if (rows.length < pageRows) return undefined;
-    start = successor((rows[rows.length - 1] as { key: Uint8Array }).key);
-  }
+function hintKey(lease: number, prefix: Uint8Array): Uint8Array {
+  const key = attachmentKey(lease, prefix);
+  key[0] = HINT;
+  return key;
+}
+
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
+
+/** `key` stops being on `lease` (deleted, or moved to another lease): drops the record that names it, if one does. */
+export function dropSequenceHint(writer: StateWriter, lease: number, key: Uint8Array): void {
+  if (key.length < SEQUENCE_DIGITS || sequenceOf(key) === null) return;
+  const split = key.length - SEQUENCE_DIGITS;
+  const record = hintKey(lease, key.subarray(0, split));
+  const digits = writer.get(record);
+  if (digits !== undefined && equalBytes(digits, key.subarray(split))) writer.delete(record);
 }
 
 /** The lease (if any) is checked to exist by the caller. */
-export async function putSequential(context: WriteContext, request: PutSequentialRequest, pageRows: number): Promise<PutSequentialResponse | ConclaveError> {
+export function putSequential(context: WriteContext, request: PutSequentialRequest): PutSequentialResponse | ConclaveError {
   const lease = request.lease ?? 0;
-  if (request.onePerLease === true && lease !== 0) {
-    const existing = await keyOfLease(context, request.prefix, lease, pageRows);
-    if (existing !== undefined) {
-      const bytes = context.writer.get(currentKey(existing)) as Uint8Array;
+  const onePerLease = request.onePerLease === true && lease !== 0;
+  if (onePerLease) {
+    const digits = context.writer.get(hintKey(lease, request.prefix));
+    if (digits !== undefined) {
+      const existing = new Uint8Array(request.prefix.length + digits.length);
+      existing.set(request.prefix, 0);
+      existing.set(digits, request.prefix.length);
+      const bytes = context.writer.get(currentKey(existing));
+      if (bytes === undefined) throw new Error(`sequence record of lease ${lease} names a key that does not exist`);
       return { key: existing, createRevision: decodeCurrent(existing, bytes).createRevision, created: false };
     }
   }
   const key = sequentialKey(request.prefix, context.revision);
   const put = context.put({ key, value: request.value, lease });
   if (put instanceof ConclaveError) return put;
+  if (onePerLease) context.writer.put(hintKey(lease, request.prefix), key.slice(request.prefix.length));
   return { key, createRevision: context.revision, created: true };
 }

@@ -106,7 +106,7 @@ export class KvStore {
         case 'leaseRevoke':
           return await this.revokeLease(command.request.id, writer);
         case 'putSequential':
-          return await this.putSequential(command.request, writer);
+          return this.putSequential(command.request, writer);
         case 'leaseCheckpoint':
           for (const { id, remainingMs } of command.request.checkpoints) this.leases.checkpoint(writer, id, remainingMs);
           return { revision: this.current, ok: true, response: {} };
@@ -194,11 +194,11 @@ export class KvStore {
     return { revision: this.current, ok: true, response };
   }
 
-  private async putSequential(request: PutSequentialRequest, writer: StateWriter): Promise<KvResult> {
+  private putSequential(request: PutSequentialRequest, writer: StateWriter): KvResult {
     const lease = request.lease ?? 0;
     if (lease !== 0 && !this.leaseExists(lease)) return this.refuse(new ConclaveError('ErrLeaseNotFound'));
     const context = this.context(writer);
-    const response = await putSequential(context, request, this.limits.scanPageRows);
+    const response = putSequential(context, request);
     if (response instanceof ConclaveError) return this.refuse(response);
     this.commit(context, writer);
     return { revision: this.current, ok: true, response };

@@ -132,6 +132,10 @@ describe('sequential keys and the lock recipe in the state', () => {
             const creates = stored.map((k) => k.createRevision);
             expect(creates).toEqual([...creates].sort((x, y) => x - y));
           }
+          // The onePerLease records are those of the live waiters, no more: a lease's go with its keys.
+          const hints = backend.dump().filter(([key]) => key.startsWith('S')).map(([key, value]) => `${key.slice(9)}${value}`);
+          const live = [...queues.values()].flat().map((w) => w.key);
+          expect(hints.sort()).toEqual(live.sort());
         }
       }),
       { numRuns: 150 },
@@ -152,14 +156,22 @@ describe('sequential keys and the lock recipe in the state', () => {
     expect(backend.dump()).toEqual(before);
   });
 
-  it('onePerLease finds the lease key among the lease other keys under the prefix, however many come before it', async () => {
+  it('onePerLease forgets a key moved to another lease or deleted in a txn, and never takes a hand-made key for one', async () => {
     const backend = new MemoryBackend();
-    const kv = new Harness(backend, { limits: { scanPageRows: 2 } });
-    await kv.grant(5);
-    for (const suffix of ['0a', '0b', '1', '12', '5x']) expectOk(await kv.store.apply({ type: 'put', request: { key: bytes(`n/${suffix}`), value: bytes(''), lease: 5 } }, backend));
-    const first = expectOk(await kv.store.apply({ type: 'putSequential', request: { prefix: bytes('n/'), value: bytes(''), lease: 5, onePerLease: true } }, backend)).response as PutSequentialResponse;
+    const kv = new Harness(backend);
+    await kv.grant(5, 6);
+    const sequential = (lease: number) =>
+      kv.store.apply({ type: 'putSequential', request: { prefix: bytes('n/'), value: bytes(''), lease, onePerLease: true } }, backend).then((r) => expectOk(r).response as PutSequentialResponse);
+    expectOk(await kv.store.apply({ type: 'put', request: { key: bytes('n/00000000000000000001'), value: bytes(''), lease: 5 } }, backend));
+    const first = await sequential(5);
     expect(first.created).toBe(true);
-    const again = expectOk(await kv.store.apply({ type: 'putSequential', request: { prefix: bytes('n/'), value: bytes(''), lease: 5, onePerLease: true } }, backend)).response as PutSequentialResponse;
-    expect(again).toEqual({ ...first, created: false });
+    expect(await sequential(5)).toEqual({ ...first, created: false });
+    // Moved to lease 6 by a plain put: lease 5 has no waiter under n/ any more.
+    expectOk(await kv.store.apply({ type: 'put', request: { key: first.key, value: bytes(''), lease: 6 } }, backend));
+    const second = await sequential(5);
+    expect(second.created).toBe(true);
+    expectOk(await kv.store.apply({ type: 'txn', request: { compare: [], success: [{ requestDeleteRange: { key: bytes('n/'), rangeEnd: bytes('n0') } }], failure: [] } }, backend));
+    expect((await sequential(5)).created).toBe(true);
+    expect(backend.dump().filter(([key]) => key.startsWith('S'))).toHaveLength(1);
   });
 });
