@@ -6,6 +6,7 @@
 // seconds, kept alive while they run and revoked when they end (killed with -9, the lease expires after --ttl).
 
 import { spawn } from 'node:child_process';
+import type { KeptLease } from '../../src/client/index.js';
 import { clientLimits } from '../../src/limits.js';
 import { flagBool, flagInteger, type CtlArgs, type OptionsBuilder } from './args.js';
 import { CtlError, type CtlCommand, type CtlContext } from './context.js';
@@ -38,6 +39,14 @@ function untilInterrupted(lost: Promise<string> | undefined): Promise<string | n
   });
 }
 
+/** Holds what `kept` binds until interrupted (0); fails when the lease is lost first, and with it what it held. */
+async function holdUntilInterrupted(kept: KeptLease | undefined, what: string): Promise<number> {
+  const lost = kept === undefined ? undefined : new Promise<string>((resolve) => kept.once('lost', (_reason, error) => resolve(error.message)));
+  const reason = await untilInterrupted(lost);
+  if (reason !== null) throw new CtlError(`the ${what} was lost with its lease: ${reason}`);
+  return 0;
+}
+
 function runCommand(context: CtlContext, command: readonly string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(command[0] as string, command.slice(1), { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -63,10 +72,7 @@ async function runLock(context: CtlContext, args: CtlArgs): Promise<number> {
       return await runCommand(context, command, env);
     }
     context.output.out(`${key}\n`);
-    const lost = held.keptLease === undefined ? undefined : new Promise<string>((resolve) => held.keptLease?.once('lost', (_reason, error) => resolve(error.message)));
-    const reason = await untilInterrupted(lost);
-    if (reason !== null) throw new CtlError(`the lock was lost with its lease: ${reason}`);
-    return 0;
+    return await holdUntilInterrupted(held.keptLease, 'lock');
   } finally {
     await held.unlock().catch(() => undefined);
   }
@@ -81,8 +87,7 @@ async function runElect(context: CtlContext, args: CtlArgs): Promise<number> {
   }
   if (listen) {
     const stop = new AbortController();
-    const interrupted = untilInterrupted(undefined).then(() => stop.abort());
-    void interrupted;
+    void untilInterrupted(undefined).then(() => stop.abort());
     try {
       for await (const { kv } of context.client.observe(name, { signal: stop.signal })) context.output.out(`${bytesToText(kv.key)}\n${bytesToText(kv.value)}\n`);
     } catch (error) {
@@ -93,10 +98,7 @@ async function runElect(context: CtlContext, args: CtlArgs): Promise<number> {
   const term = await context.client.campaign(name, value as string, { ttlSeconds: ttlOf(args) });
   try {
     context.output.out(`${bytesToText(term.leader.key)}\n${value as string}\n`);
-    const lost = term.keptLease === undefined ? undefined : new Promise<string>((resolve) => term.keptLease?.once('lost', (_reason, error) => resolve(error.message)));
-    const reason = await untilInterrupted(lost);
-    if (reason !== null) throw new CtlError(`the leadership was lost with its lease: ${reason}`);
-    return 0;
+    return await holdUntilInterrupted(term.keptLease, 'leadership');
   } finally {
     await term.resign().catch(() => undefined);
   }

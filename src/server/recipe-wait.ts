@@ -1,10 +1,10 @@
 // The wait shared by locks and elections (ZooKeeper's recipe over etcd's revisions): a waiter's key lies under a
 // prefix, and its turn comes when no key under the prefix was created before it. It watches only its predecessor,
 // the newest key created before its own, for deletion (and its own key, which its lease may take); when that goes
-// it looks again (the predecessor may have been a waiter that gave up, with others before it). So a release wakes one waiter, not all (no herd effect), and
-// waiters are served in the order their keys were created (FIFO). Reads and the watch are this member's own: the
-// waiter's key was applied here before the wait starts, and the watch starts right after the revision read, so no
-// deletion falls between them.
+// it looks again (the predecessor may have been a waiter that gave up, with others before it). So a release wakes
+// one waiter, not all (no herd effect), and waiters are served in the order their keys were created (FIFO). Reads
+// and the watch are this member's own: the waiter's key was applied here before the wait starts, and the watch
+// starts right after the revision read, so no deletion falls between them.
 
 import { ConclaveError } from '../protocol/errors.js';
 import { prefixEnd, type KeyValue, type ResponseHeader } from '../protocol/kv.js';
