@@ -181,6 +181,14 @@ describe('elections over /v3/election', () => {
     const first = await iterator.next();
     expect(Buffer.from(first.value?.response.kv?.value ?? []).toString()).toBe('carol');
     stream.close();
+    // A lock waiting on a connection that closes withdraws its waiter key.
+    const other = await WsConnection.connect(url, { wire: 'json' });
+    const otherLease = (await client.leaseGrant(60)).response.id;
+    const waiting = other.call('lock', { name: Buffer.from('ws-lock'), lease: otherLease });
+    await expect.poll(() => keysUnder('ws-lock/')).toHaveLength(2);
+    other.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'ErrConnectionClosed' });
+    await expect.poll(() => keysUnder('ws-lock/')).toEqual([Buffer.from(locked.response.key).toString()]);
   });
 
   it('the typed client: campaign with its own lease, observe, proclaim and resign', async () => {
