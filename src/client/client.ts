@@ -432,14 +432,15 @@ export class Client {
     /** Whether a write went out and its outcome is unknown. */
     let maybeApplied = false;
     const unknownOutcome = (reason: string): ConclaveError => {
-      const times = sends > 1 ? ` (sent ${sends} times with request ID ${client?.id ?? ''}, so it applied at most once)` : '';
+      const how = client === undefined ? 'sending it again is harmless' : `with request ID ${client.id}, so it applied at most once`;
+      const times = sends > 1 ? ` (sent ${sends} times, ${how})` : '';
       return new ConclaveError('ErrTimeout', `${exchange.what}: ${reason}; it may or may not have been applied${times}`);
     };
-    /** After a write was lost: whether to send it again (with its ID, marked as a retry). */
+    /** After a write was lost: whether to send it again (with its ID, marked as a retry; a resendable one as it is). */
     const retry = (): boolean => {
-      if (client === undefined || retries >= this.#maxWriteRetries || exchange.endpoint !== undefined) return false;
+      if ((client === undefined && exchange.resendable !== true) || retries >= this.#maxWriteRetries || exchange.endpoint !== undefined) return false;
       retries++;
-      client = { id: client.id, retrySinceRevision: sinceRevision };
+      if (client !== undefined) client = { id: client.id, retrySinceRevision: sinceRevision };
       return true;
     };
     for (let position = 0; position < order.length; position++) {
@@ -471,7 +472,7 @@ export class Client {
         case 'lost':
           failures.push(`${endpoint} (${outcome.reason})`);
           this.#router.failed(endpoint);
-          if (exchange.readOnly || exchange.resendable === true) continue;
+          if (exchange.readOnly) continue;
           maybeApplied = true;
           if (!retry()) throw client === undefined ? new ConclaveError('ErrTimeout', `${exchange.what} sent to ${endpoint}: ${outcome.reason}; it may or may not have been applied, so it was not sent again`) : unknownOutcome(failures.join(', '));
           // Around the endpoints again if need be: the retry bound ends it.
