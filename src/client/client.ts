@@ -11,7 +11,7 @@
 // Every call takes an AbortSignal and a deadline; an aborted call fails with ErrCanceled, and says whether a write
 // may have been applied.
 
-import { HEALTH_PATH, METHOD_PATHS, type Method, type Requests, type Responses } from '../protocol/api.js';
+import { HEALTH_PATH, METHOD_PATHS, WAITING_METHODS, type Method, type Requests, type Responses } from '../protocol/api.js';
 import type { HealthResponse, Member } from '../protocol/cluster.js';
 import { ConclaveError, type ErrorCode } from '../protocol/errors.js';
 import { decodeError, decodeHealth, decodeResponse, encodeRequest, parseJsonBody } from '../protocol/json.js';
@@ -82,8 +82,6 @@ const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange',
  */
 const RESENDABLE: ReadonlySet<Method> = new Set<Method>(['lock', 'unlock', 'campaign', 'proclaim', 'resign']);
 
-/** Calls that wait at the member (until the lock is held, the candidate elected): their own timeout bounds an attempt. */
-const WAITING: ReadonlySet<Method> = new Set<Method>(['lock', 'campaign']);
 
 function isReadOnlyOp(op: RequestOp): boolean {
   if ('requestRange' in op) return true;
@@ -145,7 +143,7 @@ interface Exchange {
   readonly readOnly: boolean;
   /** A write that is harmless to send again (see RESENDABLE). */
   readonly resendable?: boolean;
-  /** Time one attempt may take, instead of the client's requestTimeoutMs (see WAITING). */
+  /** Time one attempt may take, instead of the client's requestTimeoutMs (see WAITING_METHODS). */
   readonly attemptTimeoutMs?: number;
   /** The request ID it carries, for the writes the state machine deduplicates. */
   readonly client?: ClientRequest;
@@ -229,7 +227,7 @@ export class Client {
       body: JSON.stringify(encodeRequest(method, request)),
       readOnly,
       resendable: RESENDABLE.has(method),
-      attemptTimeoutMs: WAITING.has(method) ? waitingAttemptMs(request as { timeoutMs?: number }, this.#requestTimeoutMs) : undefined,
+      attemptTimeoutMs: WAITING_METHODS.has(method) ? waitingAttemptMs(request as { timeoutMs?: number }, this.#requestTimeoutMs) : undefined,
       client: !readOnly && DEDUPLICATED.has(method) ? { id: this.#nextRequestId() } : undefined,
       toLeader: prefersLeader(method, request),
       endpoint: options.endpoint,

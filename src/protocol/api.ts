@@ -44,6 +44,12 @@ export const METHOD_ALIASES: Readonly<Record<string, Method>> = {
 
 export type Method = keyof typeof METHOD_PATHS;
 
+/**
+ * The calls that wait at the member until their outcome (a lock held, a candidate elected): a client bounds an
+ * attempt by the call's own timeout, not its request timeout, and the member withdraws one whose caller goes away.
+ */
+export const WAITING_METHODS: ReadonlySet<Method> = new Set<Method>(['lock', 'campaign']);
+
 export interface Requests {
   range: RangeRequest;
   put: PutRequest;

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverLimits } from '../limits.js';
-import { ELECTION_OBSERVE_PATH, HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
+import { ELECTION_OBSERVE_PATH, HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WAITING_METHODS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { clientRequestOfHeaders } from '../protocol/request-id.js';
@@ -128,13 +128,7 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     }
     const request = decodeRequest(method, parsed);
     const client = clientRequestOfHeaders(req.headers);
-    // A call that waits (a lock, a campaign) withdraws when its caller goes away before the answer.
-    const gone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
-    const context = client === undefined ? { signal: gone.signal } : { client, signal: gone.signal };
-    const { header, response } = await dispatch(member, method, request, context);
+    const { header, response } = await dispatch(member, method, request, { ...(client === undefined ? {} : { client }), ...callerSignal(method, res) });
     send(res, 200, encodeResponse(method, header, response as never));
   } catch (error) {
     const conclaveError = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message);
@@ -142,6 +136,16 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     if (!res.headersSent) send(res, conclaveError.httpStatus, encodeError(conclaveError));
     else res.destroy();
   }
+}
+
+/** A call that waits (a lock, a campaign) withdraws when its caller goes away before the answer; others need no signal. */
+function callerSignal(method: Method, res: ServerResponse): { signal?: AbortSignal } {
+  if (!WAITING_METHODS.has(method)) return {};
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return { signal: gone.signal };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
