@@ -430,8 +430,8 @@ export class Client {
     /** Whether a write went out and its outcome is unknown. */
     let maybeApplied = false;
     const unknownOutcome = (reason: string): ConclaveError => {
-      const how = client === undefined ? 'sending it again is harmless' : `with request ID ${client.id}, so it applied at most once`;
-      const times = sends > 1 ? ` (sent ${sends} times, ${how})` : '';
+      const how = client === undefined ? '; sending it again is harmless' : ` with request ID ${client.id}, so it applied at most once`;
+      const times = sends > 1 ? ` (sent ${sends} times${how})` : '';
       return new ConclaveError('ErrTimeout', `${exchange.what}: ${reason}; it may or may not have been applied${times}`);
     };
     /** After a write was lost: whether to send it again (with its ID, marked as a retry; a resendable one as it is). */

@@ -11,7 +11,11 @@ import { waitForLeader, waitForMembersPublished } from '../support/http-json.js'
 import { ProcessCluster } from '../support/process-cluster.js';
 
 const ELECTION_MS = 400;
+/** The clients go on at least this long (the leader kills fall in it), and until they have enough turns. */
 const RUN_MS = 9000;
+const MIN_TURNS = 12;
+/** However slow the machine, the run ends by then. */
+const MAX_RUN_MS = 30_000;
 let cluster: ProcessCluster;
 
 beforeAll(async () => {
@@ -58,7 +62,8 @@ const decreases = (tokens: readonly number[]): [number, number][] => tokens.flat
 describe('locks and elections under leader kill', () => {
   it('no two holders of a lock, nor two leaders of an election, ever interleave their fenced writes', async () => {
     const clients = Array.from({ length: 6 }, () => new Client({ endpoints: cluster.endpoints, discover: true, requestTimeoutMs: 2000 }));
-    const deadline = performance.now() + RUN_MS;
+    const started = performance.now();
+    const goOn = (turns: () => number) => performance.now() - started < MAX_RUN_MS && (performance.now() - started < RUN_MS || turns() < MIN_TURNS);
     let fencedWrites = 0;
     let refusedWrites = 0;
     let acquisitions = 0;
@@ -73,7 +78,7 @@ describe('locks and elections under leader kill', () => {
       else refusedWrites++;
     };
     const locker = async (client: Client, who: number): Promise<void> => {
-      while (performance.now() < deadline) {
+      while (goOn(() => acquisitions)) {
         try {
           const held = await client.lock('fenced', { ttlSeconds: 2, timeoutMs: 3000 });
           acquisitions++;
@@ -88,7 +93,7 @@ describe('locks and elections under leader kill', () => {
       }
     };
     const candidate = async (client: Client, who: number): Promise<void> => {
-      while (performance.now() < deadline) {
+      while (goOn(() => terms)) {
         try {
           const term = await client.campaign('office', `c${who}`, { ttlSeconds: 2, timeoutMs: 3000 });
           terms++;
@@ -110,13 +115,13 @@ describe('locks and elections under leader kill', () => {
     const officeTokens = (await history(reader, 'storage/office')).map((v) => Number(v.split(' ')[0]));
     for (const client of clients) client.close();
     expect(kills).toHaveLength(2);
-    expect(acquisitions).toBeGreaterThan(10);
-    expect(terms).toBeGreaterThan(10);
+    expect(acquisitions).toBeGreaterThanOrEqual(MIN_TURNS);
+    expect(terms).toBeGreaterThanOrEqual(MIN_TURNS);
     // A write whose answer was lost (a member killed under it) may have applied uncounted.
     expect(lockTokens.length + officeTokens.length).toBeGreaterThanOrEqual(fencedWrites);
-    expect(new Set(lockTokens).size).toBeGreaterThan(10);
+    expect(new Set(lockTokens).size).toBeGreaterThan(MIN_TURNS / 2);
     expect(decreases(lockTokens)).toEqual([]);
     expect(decreases(officeTokens)).toEqual([]);
     void refusedWrites;
-  }, 60_000);
+  }, 90_000);
 });
