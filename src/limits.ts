@@ -238,6 +238,10 @@ export const clientLimits = {
   maxDiscoveredEndpoints: 32,
   /** Calls waiting for their answer on one WebSocket connection (wsApiLimits.maxConcurrentRequests is the member's side); beyond it a call fails with ErrTooManyRequests. */
   maxPendingWsCalls: 1024,
+  /** Time a lock or campaign without a timeout of its own may wait on one endpoint (the largest Node timer, about 24.8 days: in effect none). */
+  waitingCallTimeoutMs: 2_147_483_647,
+  /** TTL of the lease the client grants (and keeps alive) for a lock or campaign given none, as etcd's session default. */
+  recipeLeaseTtlSeconds: 60,
   /** Messages of one WebSocket stream received but not yet taken by its consumer; beyond it the stream ends with ErrWatchCanceled (the connection is shared, so it cannot be paused for one slow stream). */
   maxQueuedStreamMessages: 10_000,
 } as const;

@@ -8,6 +8,7 @@ import { CtlContext, CtlError, type CtlCommand, type CtlOptions } from './contex
 import { endpointCommands } from './endpoint.js';
 import { kvCommands } from './kv.js';
 import { leaseCommands } from './lease.js';
+import { lockCommands } from './lock.js';
 import { memberCommands } from './member.js';
 import { txnCommand } from './txn.js';
 import { watchCommand } from './watch.js';
@@ -18,7 +19,7 @@ interface CtlGroup {
   readonly commands: readonly CtlCommand[];
 }
 
-const TOP_LEVEL: readonly CtlCommand[] = [...kvCommands, txnCommand, watchCommand];
+const TOP_LEVEL: readonly CtlCommand[] = [...kvCommands, txnCommand, watchCommand, ...lockCommands];
 const GROUPS: readonly CtlGroup[] = [
   { name: 'lease', describe: 'Lease related commands', commands: leaseCommands },
   { name: 'member', describe: 'Membership related commands', commands: memberCommands },

@@ -11,16 +11,17 @@
 // Every call takes an AbortSignal and a deadline; an aborted call fails with ErrCanceled, and says whether a write
 // may have been applied.
 
-import { HEALTH_PATH, METHOD_PATHS, type Method, type Requests, type Responses } from '../protocol/api.js';
+import { HEALTH_PATH, METHOD_PATHS, WAITING_METHODS, type Method, type Requests, type Responses } from '../protocol/api.js';
 import type { HealthResponse, Member } from '../protocol/cluster.js';
 import { ConclaveError, type ErrorCode } from '../protocol/errors.js';
 import { decodeError, decodeHealth, decodeResponse, encodeRequest, parseJsonBody } from '../protocol/json.js';
-import type { RangeRequest, RequestOp, ResponseHeader, TxnRequest } from '../protocol/kv.js';
+import type { KeyValue, RangeRequest, RequestOp, ResponseHeader, TxnRequest } from '../protocol/kv.js';
 import { REQUEST_ID_HEADER, RETRY_SINCE_HEADER, type ClientRequest } from '../protocol/request-id.js';
 import { clientLimits } from '../limits.js';
 import { Agents, attempt, type Attempt } from './http.js';
 import { keyRange, toBytes, type Bytes, type RangeShape } from './keys.js';
 import { KeptLease } from './lease.js';
+import { acquireLock, campaign, observeElection, type HeldLock, type Leadership, type RecipeOptions } from './recipes.js';
 import { Router, type Topology } from './routing.js';
 import { TxnBuilder } from './txn.js';
 import { watchStream, type WatchBatch, type WatchOptions } from './watch.js';
@@ -72,7 +73,15 @@ export type DeleteOptions = RangeShape & { readonly prevKv?: boolean } & Signals
 const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrNoLeader', 'ErrStopped', 'ErrUnhealthy', 'ErrLeaderChanged']);
 
 /** Methods whose request the state machine deduplicates by the client's request ID. */
-const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact']);
+const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact', 'putSequential']);
+
+/**
+ * Writes that are harmless to send again, so that a lost one goes to the next endpoint: a lock or campaign finds
+ * the waiter key of its lease (one per lease and name), an unlock deletes a key that is never created again, and
+ * proclaim and resign are guarded by the leader's create revision.
+ */
+const RESENDABLE: ReadonlySet<Method> = new Set<Method>(['lock', 'unlock', 'campaign', 'proclaim', 'resign']);
+
 
 function isReadOnlyOp(op: RequestOp): boolean {
   if ('requestRange' in op) return true;
@@ -94,6 +103,8 @@ export function isReadOnly<M extends Method>(method: M, request: Requests[M]): b
     case 'leaseKeepAlive':
     case 'leaseTimeToLive':
     case 'leaseLeases':
+    case 'leader':
+    case 'observe':
       return true;
     case 'txn':
       return isReadOnlyTxn(request as TxnRequest);
@@ -130,6 +141,10 @@ interface Exchange {
   readonly path: string;
   readonly body?: string;
   readonly readOnly: boolean;
+  /** A write that is harmless to send again (see RESENDABLE). */
+  readonly resendable?: boolean;
+  /** Time one attempt may take, instead of the client's requestTimeoutMs (see WAITING_METHODS). */
+  readonly attemptTimeoutMs?: number;
   /** The request ID it carries, for the writes the state machine deduplicates. */
   readonly client?: ClientRequest;
   readonly toLeader: boolean;
@@ -146,6 +161,12 @@ interface Answer {
   readonly status: number;
   readonly value: unknown;
   readonly endpoint: string;
+}
+
+/** A waiting call's attempt: its own wait and the usual time on top, or (no wait of its own) no bound in effect. */
+function waitingAttemptMs(request: { timeoutMs?: number }, requestTimeoutMs: number): number {
+  const waitMs = request.timeoutMs ?? 0;
+  return waitMs === 0 ? clientLimits.waitingCallTimeoutMs : Math.min(clientLimits.waitingCallTimeoutMs, waitMs + requestTimeoutMs);
 }
 
 /** A nonce per client and a counter: IDs unique across clients (random) and within one (the counter). */
@@ -205,6 +226,8 @@ export class Client {
       path: METHOD_PATHS[method],
       body: JSON.stringify(encodeRequest(method, request)),
       readOnly,
+      resendable: RESENDABLE.has(method),
+      attemptTimeoutMs: WAITING_METHODS.has(method) ? waitingAttemptMs(request as { timeoutMs?: number }, this.#requestTimeoutMs) : undefined,
       client: !readOnly && DEDUPLICATED.has(method) ? { id: this.#nextRequestId() } : undefined,
       toLeader: prefersLeader(method, request),
       endpoint: options.endpoint,
@@ -305,6 +328,32 @@ export class Client {
     }, sentAt);
   }
 
+  /** Creates `prefix` + a sequence number the cluster assigns (strictly increasing; see docs/api.md). */
+  putSequential(prefix: Bytes, value: Bytes, options: { lease?: number; onePerLease?: boolean } & Signals = {}): Promise<Result<'putSequential'>> {
+    const [fields, signals] = splitSignals(options);
+    return this.call('putSequential', { prefix: toBytes(prefix), value: toBytes(value), ...fields }, signals);
+  }
+
+  /** Waits until this client holds the lock `name` (recipes.ts); resolves with its key and fencing token. */
+  lock(name: Bytes, options: RecipeOptions = {}): Promise<HeldLock> {
+    return acquireLock(this, name, options);
+  }
+
+  /** Waits until this candidate leads the election `name` with `value` (recipes.ts). */
+  campaign(name: Bytes, value: Bytes, options: RecipeOptions = {}): Promise<Leadership> {
+    return campaign(this, name, value, options);
+  }
+
+  /** The leader of the election `name`: ErrElectionNoLeader when there is none. */
+  leader(name: Bytes, options: CallOptions = {}): Promise<Result<'leader'>> {
+    return this.call('leader', { name: toBytes(name) }, options);
+  }
+
+  /** The leaders of the election `name` as they change, the current one first (see recipes.ts). */
+  observe(name: Bytes, options: { signal?: AbortSignal } = {}): AsyncGenerator<{ header: ResponseHeader; kv: KeyValue }> {
+    return observeElection(this, name, options);
+  }
+
   /** The status of one member, asked of that member only. */
   status(endpoint: string, options: Signals = {}): Promise<Result<'status'>> {
     return this.call('status', {}, { ...options, endpoint });
@@ -381,14 +430,15 @@ export class Client {
     /** Whether a write went out and its outcome is unknown. */
     let maybeApplied = false;
     const unknownOutcome = (reason: string): ConclaveError => {
-      const times = sends > 1 ? ` (sent ${sends} times with request ID ${client?.id ?? ''}, so it applied at most once)` : '';
+      const how = client === undefined ? '; sending it again is harmless' : ` with request ID ${client.id}, so it applied at most once`;
+      const times = sends > 1 ? ` (sent ${sends} times${how})` : '';
       return new ConclaveError('ErrTimeout', `${exchange.what}: ${reason}; it may or may not have been applied${times}`);
     };
-    /** After a write was lost: whether to send it again (with its ID, marked as a retry). */
+    /** After a write was lost: whether to send it again (with its ID, marked as a retry; a resendable one as it is). */
     const retry = (): boolean => {
-      if (client === undefined || retries >= this.#maxWriteRetries || exchange.endpoint !== undefined) return false;
+      if ((client === undefined && exchange.resendable !== true) || retries >= this.#maxWriteRetries || exchange.endpoint !== undefined) return false;
       retries++;
-      client = { id: client.id, retrySinceRevision: sinceRevision };
+      if (client !== undefined) client = { id: client.id, retrySinceRevision: sinceRevision };
       return true;
     };
     for (let position = 0; position < order.length; position++) {
@@ -402,7 +452,7 @@ export class Client {
         body: exchange.body,
         headers,
         signal,
-        requestTimeoutMs: this.#requestTimeoutMs,
+        requestTimeoutMs: exchange.attemptTimeoutMs ?? this.#requestTimeoutMs,
         dialTimeoutMs: this.#dialTimeoutMs,
         maxResponseBytes: this.#maxResponseBytes,
       });

@@ -5,3 +5,4 @@ export { compare, op, TxnBuilder, type CompareOperator, type TxnOp, type TxnOutc
 export type { WatchBatch, WatchOptions } from './watch.js';
 export { KeptLease, type LeaseEvents, type LeaseLostReason } from './lease.js';
 export { WsConnection, WsStream, type WsCallOptions, type WsConnectionOptions } from './ws-connection.js';
+export type { HeldLock, Leadership, RecipeOptions } from './recipes.js';

@@ -2,7 +2,7 @@
 // into the protocol's byte ranges with etcd clientv3's rules.
 
 import { ConclaveError } from '../protocol/errors.js';
-import type { KeyRange } from '../protocol/kv.js';
+import { FROM_KEY_END, prefixEnd, type KeyRange } from '../protocol/kv.js';
 
 export type Bytes = string | Uint8Array;
 
@@ -12,24 +12,7 @@ export function toBytes(value: Bytes): Uint8Array {
   return typeof value === 'string' ? encoder.encode(value) : value;
 }
 
-/** The range end that marks "every key from `key` on" (and with key [0], every key). */
-export const FROM_KEY_END = Uint8Array.of(0);
-
-/**
- * The end of the range of keys starting with `prefix` (etcd's GetPrefixRangeEnd): the prefix with its last byte
- * below 0xff incremented and what follows it dropped; a prefix of only 0xff bytes has no upper bound.
- */
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  for (let at = prefix.length - 1; at >= 0; at--) {
-    const byte = prefix[at] ?? 0xff;
-    if (byte < 0xff) {
-      const end = prefix.slice(0, at + 1);
-      end[at] = byte + 1;
-      return end;
-    }
-  }
-  return FROM_KEY_END;
-}
+export { FROM_KEY_END, prefixEnd };
 
 export interface RangeShape {
   /** Explicit end of the range, exclusive. */

@@ -3,6 +3,8 @@
 
 import type { MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse, StatusRequest, StatusResponse } from './cluster.js';
 import type { LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse } from './lease.js';
+import type { LockRequest, LockResponse, PutSequentialRequest, PutSequentialResponse, UnlockRequest, UnlockResponse } from './lock.js';
+import type { CampaignRequest, CampaignResponse, LeaderRequest, LeaderResponse, ProclaimRequest, ProclaimResponse, ResignRequest, ResignResponse } from './election.js';
 import type { CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './kv.js';
 
 export const METHOD_PATHS = {
@@ -22,6 +24,15 @@ export const METHOD_PATHS = {
   leaseKeepAlive: '/v3/lease/keepalive',
   leaseTimeToLive: '/v3/lease/timetolive',
   leaseLeases: '/v3/lease/leases',
+  putSequential: '/v3/kv/putsequential',
+  lock: '/v3/lock/lock',
+  unlock: '/v3/lock/unlock',
+  campaign: '/v3/election/campaign',
+  proclaim: '/v3/election/proclaim',
+  leader: '/v3/election/leader',
+  /** One answer (the current leader) per call here; the gateway path streams (see ELECTION_OBSERVE_PATH). */
+  observe: '/v3/election/observe',
+  resign: '/v3/election/resign',
 } as const;
 
 /** etcd 3.4's gateway also binds these lease calls under /v3/kv/lease/ (etcdctl's older paths). */
@@ -32,6 +43,12 @@ export const METHOD_ALIASES: Readonly<Record<string, Method>> = {
 };
 
 export type Method = keyof typeof METHOD_PATHS;
+
+/**
+ * The calls that wait at the member until their outcome (a lock held, a candidate elected): a client bounds an
+ * attempt by the call's own timeout, not its request timeout, and the member withdraws one whose caller goes away.
+ */
+export const WAITING_METHODS: ReadonlySet<Method> = new Set<Method>(['lock', 'campaign']);
 
 export interface Requests {
   range: RangeRequest;
@@ -49,6 +66,14 @@ export interface Requests {
   leaseKeepAlive: LeaseKeepAliveRequest;
   leaseTimeToLive: LeaseTimeToLiveRequest;
   leaseLeases: LeaseLeasesRequest;
+  putSequential: PutSequentialRequest;
+  lock: LockRequest;
+  unlock: UnlockRequest;
+  campaign: CampaignRequest;
+  proclaim: ProclaimRequest;
+  leader: LeaderRequest;
+  observe: LeaderRequest;
+  resign: ResignRequest;
 }
 
 export interface Responses {
@@ -67,6 +92,14 @@ export interface Responses {
   leaseKeepAlive: LeaseKeepAliveResponse;
   leaseTimeToLive: LeaseTimeToLiveResponse;
   leaseLeases: LeaseLeasesResponse;
+  putSequential: PutSequentialResponse;
+  lock: LockResponse;
+  unlock: UnlockResponse;
+  campaign: CampaignResponse;
+  proclaim: ProclaimResponse;
+  leader: LeaderResponse;
+  observe: LeaderResponse;
+  resign: ResignResponse;
 }
 
 export const HEALTH_PATH = '/health';
@@ -74,3 +107,5 @@ export const HEALTH_PATH = '/health';
 export const WATCH_PATH = '/v3/watch';
 /** The streaming keepalive call (LeaseKeepAliveRequests in, lines of `{"result":LeaseKeepAliveResponse}` out). */
 export const LEASE_KEEPALIVE_PATH = METHOD_PATHS.leaseKeepAlive;
+/** The streaming observe call (a LeaderRequest in, lines of `{"result":LeaderResponse}` out, one per leader change). */
+export const ELECTION_OBSERVE_PATH = METHOD_PATHS.observe;

@@ -77,6 +77,11 @@ export const ERRORS = {
   ErrDuplicateWatchId: { grpc: GRPC.invalidArgument, message: 'mvcc: duplicate watch ID provided on the WatchStream' },
   ErrTooManyWatchers: { grpc: GRPC.resourceExhausted, message: 'too many watchers' },
   ErrWatchCanceled: { grpc: GRPC.cancelled, message: 'watch canceled' },
+  // Locks and elections (src/server/lock-api.ts, election-api.ts).
+  ErrLockTimeout: { grpc: GRPC.deadlineExceeded, message: 'lock: not acquired within the timeout' },
+  ErrWaiterGone: { grpc: GRPC.failedPrecondition, message: 'lock: the waiter key was deleted while it waited (its lease expired or was revoked)' },
+  ErrElectionNotLeader: { grpc: GRPC.failedPrecondition, message: 'election: not leader' },
+  ErrElectionNoLeader: { grpc: GRPC.notFound, message: 'election: no leader' },
   // Deduplication of client request IDs (src/state/dedup.ts).
   ErrInvalidRequestId: { grpc: GRPC.invalidArgument, message: 'invalid request ID' },
   ErrRequestIdExpired: { grpc: GRPC.failedPrecondition, message: 'request ID is older than the deduplication window' },

@@ -78,6 +78,8 @@ import {
   encodeLeaseTtlResponse,
 } from './json-lease.js';
 import { JsonWriter } from './json-scalars.js';
+import { decodeEmptyResponse, decodeLockRequest, decodeLockResponse, decodePutSequentialRequest, decodePutSequentialResponse, decodeUnlockRequest, encodeEmptyResponse, encodeLockRequest, encodeLockResponse, encodePutSequentialRequest, encodePutSequentialResponse, encodeUnlockRequest } from './json-lock.js';
+import { decodeCampaignRequest, decodeCampaignResponse, decodeLeaderRequest, decodeLeaderResponse, decodeProclaimRequest, decodeResignRequest, encodeCampaignRequest, encodeCampaignResponse, encodeLeaderRequest, encodeLeaderResponse, encodeProclaimRequest, encodeResignRequest } from './json-election.js';
 import { decodeError } from './json-errors.js';
 import { describeJson, encodingError, FieldReader, isJsonObject, requestContext, responseContext, type EncodeContext, type Json, type JsonObject, type Wire } from './json-value.js';
 import { ConclaveError } from './errors.js';
@@ -207,6 +209,33 @@ const CODECS: Codecs = {
     encodeResponse: encodeLeaseLeasesResponse,
     decodeResponse: decodeLeaseLeasesResponse,
   },
+  putSequential: {
+    response: 'PutSequentialResponse',
+    decodeRequest: decodePutSequentialRequest,
+    encodeRequest: encodePutSequentialRequest,
+    encodeResponse: encodePutSequentialResponse,
+    decodeResponse: decodePutSequentialResponse,
+  },
+  lock: { response: 'LockResponse', decodeRequest: decodeLockRequest, encodeRequest: encodeLockRequest, encodeResponse: encodeLockResponse, decodeResponse: decodeLockResponse },
+  unlock: { response: 'UnlockResponse', decodeRequest: decodeUnlockRequest, encodeRequest: encodeUnlockRequest, encodeResponse: encodeEmptyResponse, decodeResponse: decodeEmptyResponse },
+  campaign: {
+    response: 'CampaignResponse',
+    decodeRequest: decodeCampaignRequest,
+    encodeRequest: encodeCampaignRequest,
+    encodeResponse: encodeCampaignResponse,
+    decodeResponse: decodeCampaignResponse,
+  },
+  proclaim: { response: 'ProclaimResponse', decodeRequest: decodeProclaimRequest, encodeRequest: encodeProclaimRequest, encodeResponse: encodeEmptyResponse, decodeResponse: decodeEmptyResponse },
+  leader: { response: 'LeaderResponse', decodeRequest: decodeLeaderRequest, encodeRequest: encodeLeaderRequest, encodeResponse: encodeLeaderResponse, decodeResponse: decodeLeaderResponse },
+  observe: {
+    response: 'LeaderResponse',
+    streamed: true,
+    decodeRequest: decodeLeaderRequest,
+    encodeRequest: encodeLeaderRequest,
+    encodeResponse: encodeLeaderResponse,
+    decodeResponse: decodeLeaderResponse,
+  },
+  resign: { response: 'ResignResponse', decodeRequest: decodeResignRequest, encodeRequest: encodeResignRequest, encodeResponse: encodeEmptyResponse, decodeResponse: decodeEmptyResponse },
 };
 
 function codecOf<M extends Method>(method: M): MethodCodec<Requests[M], Responses[M]> {

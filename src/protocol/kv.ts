@@ -127,3 +127,22 @@ export interface ResponseHeader {
   readonly revision: number;
   readonly raftTerm: number;
 }
+
+/** The range end that marks "every key from `key` on" (and with key [0], every key). */
+export const FROM_KEY_END = Uint8Array.of(0);
+
+/**
+ * The end of the range of keys starting with `prefix` (etcd's GetPrefixRangeEnd): the prefix with its last byte
+ * below 0xff incremented and what follows it dropped; a prefix of only 0xff bytes has no upper bound.
+ */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  for (let at = prefix.length - 1; at >= 0; at--) {
+    const byte = prefix[at] ?? 0xff;
+    if (byte < 0xff) {
+      const end = prefix.slice(0, at + 1);
+      end[at] = byte + 1;
+      return end;
+    }
+  }
+  return FROM_KEY_END;
+}

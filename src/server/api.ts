@@ -11,6 +11,8 @@ import { validateClientRequest, type ClientRequest } from '../protocol/request-i
 import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
 import { grantLease, keepAliveLease, leaseTimeToLive, listLeases, revokeLease } from './lease-api.js';
 import { callLeader, mustRelay } from './leader-relay.js';
+import { lock, putSequential, unlock } from './lock-api.js';
+import { campaign, leader, observe, proclaim, resign } from './election-api.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
 import { packageVersion } from './version.js';
@@ -18,6 +20,8 @@ import { packageVersion } from './version.js';
 /** What a request carries besides its body: the client's request ID of a write, for deduplication. */
 export interface RequestContext {
   readonly client?: ClientRequest;
+  /** Aborted when the caller went away (its HTTP connection closed): a waiting lock or campaign withdraws. */
+  readonly signal?: AbortSignal;
 }
 
 export type Handler<M extends Method> = (member: Member, request: Requests[M], context?: RequestContext) => Promise<{ header: ResponseHeader; response: Responses[M] }>;
@@ -53,6 +57,14 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
   leaseKeepAlive: keepAliveLease,
   leaseTimeToLive: leaseTimeToLive,
   leaseLeases: (member) => listLeases(member),
+  putSequential,
+  lock,
+  unlock,
+  campaign,
+  proclaim,
+  leader,
+  observe,
+  resign,
 };
 
 type AnyHandler = (member: Member, request: unknown, context: RequestContext) => Promise<{ header: ResponseHeader; response: unknown }>;

@@ -7,13 +7,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverLimits } from '../limits.js';
-import { HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WATCH_PATH, type Method } from '../protocol/api.js';
+import { ELECTION_OBSERVE_PATH, HEALTH_PATH, LEASE_KEEPALIVE_PATH, METHOD_ALIASES, METHOD_PATHS, WAITING_METHODS, WATCH_PATH, type Method } from '../protocol/api.js';
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRequest, encodeError, encodeHealth, encodeResponse, parseJsonBody } from '../protocol/json.js';
 import { clientRequestOfHeaders } from '../protocol/request-id.js';
 import { debugVarsOf, dispatch, healthOf } from './api.js';
 import { serveKeepAlive, serveWatch } from './http-watch.js';
 import { PEER_FAULTS_PATH, peerFaultsOf, setPeerFaults } from './peer-faults.js';
+import { serveObserve } from './http-election.js';
 import { WS_API_PATH } from '../protocol/ws-frames.js';
 import { ApiSockets } from './ws-api.js';
 import { WatchSockets } from './ws-watch.js';
@@ -127,9 +128,14 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     if (method === undefined) throw new ConclaveError('ErrNotFound', path);
     if (req.method !== 'POST') throw new ConclaveError('ErrMethodNotAllowed', `${req.method ?? ''} ${path}: use POST`);
     const body = await readBody(req);
-    const request = decodeRequest(method, body.length === 0 ? {} : parseJsonBody(body.toString('utf8')));
+    const parsed = body.length === 0 ? {} : parseJsonBody(body.toString('utf8'));
+    if (path === ELECTION_OBSERVE_PATH) {
+      await serveObserve(member, parsed, req, res);
+      return;
+    }
+    const request = decodeRequest(method, parsed);
     const client = clientRequestOfHeaders(req.headers);
-    const { header, response } = await dispatch(member, method, request, client === undefined ? {} : { client });
+    const { header, response } = await dispatch(member, method, request, { ...(client === undefined ? {} : { client }), ...callerSignal(method, res) });
     send(res, 200, encodeResponse(method, header, response as never));
   } catch (error) {
     const conclaveError = error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', (error as Error).message);
@@ -137,6 +143,16 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
     if (!res.headersSent) send(res, conclaveError.httpStatus, encodeError(conclaveError));
     else res.destroy();
   }
+}
+
+/** A call that waits (a lock, a campaign) withdraws when its caller goes away before the answer; others need no signal. */
+function callerSignal(method: Method, res: ServerResponse): { signal?: AbortSignal } {
+  if (!WAITING_METHODS.has(method)) return {};
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return { signal: gone.signal };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

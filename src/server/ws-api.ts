@@ -77,6 +77,8 @@ class ApiConnection {
   /** IDs of the calls in progress. */
   private readonly calls = new Set<number>();
   private readonly streams = new Map<number, StreamSession>();
+  /** Aborted when the connection goes: its calls that wait (a lock, a campaign) withdraw. */
+  private readonly gone = new AbortController();
   private ended = false;
   private corked = false;
 
@@ -110,6 +112,7 @@ class ApiConnection {
   }
 
   private closeAll(): void {
+    this.gone.abort();
     for (const session of this.streams.values()) session.close();
     this.streams.clear();
   }
@@ -179,7 +182,7 @@ class ApiConnection {
     }
     this.calls.add(id);
     this.updateReading();
-    void dispatch(this.member, method, request).then(
+    void dispatch(this.member, method, request, { signal: this.gone.signal }).then(
       ({ header, response }) => this.answer(id, () => encodeResponse(method, header, response as never, this.wire)),
       (error: unknown) => this.answer(id, undefined, asConclaveError(error)),
     );

@@ -9,6 +9,7 @@ import { decodeWatchRequest } from '../protocol/json-watch.js';
 import type { Json, Wire } from '../protocol/json.js';
 import { JSON_WATCH_RESPONSES, MSGPACK_WATCH_RESPONSES } from '../protocol/watch-encodings.js';
 import { keepAliveLease } from './lease-api.js';
+import { observeLeaders } from './election-api.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -87,7 +88,31 @@ function leaseKeepAlive(context: StreamContext): StreamSession {
   };
 }
 
-export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive };
+/**
+ * An observe stream: one LeaderRequest (the first message), a LeaderResponse out per leader, as
+ * `/v3/election/observe`. A failure ends the stream with its error; further messages are refused.
+ */
+function observe(context: StreamContext): StreamSession {
+  const controller = new AbortController();
+  let started = false;
+  return {
+    receive: (request) => {
+      if (started) throw new ConclaveError('ErrInvalidField', 'an observe stream takes one LeaderRequest');
+      const decoded = decodeRequest('observe', request);
+      started = true;
+      void (async () => {
+        try {
+          for await (const { header, response } of observeLeaders(context.member, decoded, controller.signal)) context.send(encodeResponse('observe', header, response, context.wire));
+        } catch (error) {
+          if (!controller.signal.aborted) context.end(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error)));
+        }
+      })();
+    },
+    close: () => controller.abort(),
+  };
+}
+
+export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive, observe };
 
 export function isStreamMethod(name: string): boolean {
   return Object.hasOwn(STREAM_METHODS, name);

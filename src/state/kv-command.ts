@@ -21,6 +21,7 @@ import type {
   TxnResponse,
 } from '../protocol/kv.js';
 import type { LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse } from '../protocol/lease.js';
+import type { PutSequentialRequest, PutSequentialResponse } from '../protocol/lock.js';
 
 export type KvCommand =
   | { readonly type: 'put'; readonly request: PutRequest }
@@ -31,7 +32,9 @@ export type KvCommand =
   | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number } }
   | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest }
   /** The leader's record of leases' remaining time (see lease-table.ts). */
-  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } };
+  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } }
+  /** A key named by the cluster: the prefix and the command's revision (kv-sequential.ts). */
+  | { readonly type: 'putSequential'; readonly request: PutSequentialRequest };
 
 export interface LeaseCheckpoint {
   readonly id: number;
@@ -40,11 +43,13 @@ export interface LeaseCheckpoint {
 
 /** The outcome of applying a command; `revision` is the store's revision after it (the response header's). */
 export type KvResult = { readonly revision: number } & (
-  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse }
+  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse | PutSequentialResponse }
   | { readonly ok: false; readonly error: ConclaveError }
 );
 
-const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6 } as const;
+const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6, putSequential: 7 } as const;
+/** Flags of a sequential put. */
+const SEQUENTIAL_ONE_PER_LEASE = 1;
 const OP = { range: 0, put: 1, deleteRange: 2, txn: 3 } as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
@@ -75,6 +80,10 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     case 'leaseCheckpoint':
       // Flat pairs: a checkpoint of 1000 leases is one array, not 1000.
       return encode([COMMAND.leaseCheckpoint, command.request.checkpoints.flatMap((c) => [c.id, c.remainingMs])]);
+    case 'putSequential': {
+      const r = command.request;
+      return encode([COMMAND.putSequential, r.prefix, r.value, r.lease ?? 0, r.onePerLease === true ? SEQUENTIAL_ONE_PER_LEASE : 0]);
+    }
   }
 }
 
@@ -221,6 +230,14 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
       const pairs = Fields.of(command.array(), 'lease checkpoint');
       command.done();
       return { type: 'leaseCheckpoint', request: { checkpoints: readCheckpoints(pairs) } };
+    }
+    case COMMAND.putSequential: {
+      const prefix = command.bytes();
+      const value = command.bytes();
+      const lease = command.int();
+      const flags = command.int();
+      command.done();
+      return { type: 'putSequential', request: { prefix, value, ...compact({ lease, onePerLease: (flags & SEQUENTIAL_ONE_PER_LEASE) !== 0 }) } };
     }
     default:
       throw malformed(`unknown command type ${type}`);

@@ -19,6 +19,8 @@
 //   'L' <lease u64 BE>                 -> a live lease: its TTL and last checkpointed remaining time (lease-table.ts).
 //   'A' <lease u64 BE> <key>           -> empty: the key is attached to the lease (written with the key's record,
 //                                         so that a revoke finds its keys with one range, in key order).
+//   'S' <lease u64 BE> <prefix>       -> the sequence digits of the key a onePerLease sequential put made for the
+//                                         lease under the prefix, while it lives on it (kv-sequential.ts).
 //
 // Revisions are below 2^53 (u64 on disk), sub-revisions below 2^32.
 

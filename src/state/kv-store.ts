@@ -29,6 +29,8 @@ import { readRange } from './kv-read.js';
 import { applyTxn } from './kv-txn.js';
 import { validateKvCommand, validateRangeRequest } from './kv-validate.js';
 import { WriteContext } from './kv-write.js';
+import { putSequential } from './kv-sequential.js';
+import type { PutSequentialRequest } from '../protocol/lock.js';
 
 export interface KvStoreOptions {
   readonly limits?: Partial<KvLimits>;
@@ -103,6 +105,8 @@ export class KvStore {
         }
         case 'leaseRevoke':
           return await this.revokeLease(command.request.id, writer);
+        case 'putSequential':
+          return this.putSequential(command.request, writer);
         case 'leaseCheckpoint':
           for (const { id, remainingMs } of command.request.checkpoints) this.leases.checkpoint(writer, id, remainingMs);
           return { revision: this.current, ok: true, response: {} };
@@ -185,6 +189,16 @@ export class KvStore {
     if (lease !== 0 && !this.leaseExists(lease)) return this.refuse(new ConclaveError('ErrLeaseNotFound'));
     const context = this.context(writer);
     const response = context.put(request);
+    if (response instanceof ConclaveError) return this.refuse(response);
+    this.commit(context, writer);
+    return { revision: this.current, ok: true, response };
+  }
+
+  private putSequential(request: PutSequentialRequest, writer: StateWriter): KvResult {
+    const lease = request.lease ?? 0;
+    if (lease !== 0 && !this.leaseExists(lease)) return this.refuse(new ConclaveError('ErrLeaseNotFound'));
+    const context = this.context(writer);
+    const response = putSequential(context, request);
     if (response instanceof ConclaveError) return this.refuse(response);
     this.commit(context, writer);
     return { revision: this.current, ok: true, response };

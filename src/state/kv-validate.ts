@@ -7,6 +7,7 @@ import type { Compare, DeleteRangeRequest, KeyRange, PutRequest, RangeRequest, R
 import { ConclaveError } from '../protocol/errors.js';
 import type { KvCommand } from './kv-command.js';
 import { compareBytes, keyName, spanOf } from './kv-layout.js';
+import { sequentialKey } from './kv-sequential.js';
 
 const SORT_ORDERS = new Set(['none', 'ascend', 'descend']);
 const SORT_TARGETS = new Set(['key', 'version', 'create', 'mod', 'value']);
@@ -26,6 +27,12 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
       return checkLeaseId(command.request.id) ?? checkTtl(command.request.ttl, limits);
     case 'leaseRevoke':
       return checkLeaseId(command.request.id);
+    case 'putSequential': {
+      const { prefix, value, lease, onePerLease } = command.request;
+      if (!(prefix instanceof Uint8Array) || prefix.length === 0) return new ConclaveError('ErrEmptyKey', 'a sequential put needs a prefix');
+      if (onePerLease === true && (lease ?? 0) === 0) return new ConclaveError('ErrInvalidField', 'onePerLease needs a lease');
+      return checkPut({ key: sequentialKey(prefix, 0), value, lease }, limits);
+    }
     case 'leaseCheckpoint': {
       const { checkpoints } = command.request;
       if (!Array.isArray(checkpoints) || checkpoints.length > limits.maxCheckpointsPerCommand) {

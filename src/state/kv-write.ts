@@ -9,6 +9,7 @@ import type { StateWriter } from './backend.js';
 import { attachmentKey, currentKey, EMPTY, eventKey, historyKey, spanOf } from './kv-layout.js';
 import { decodeCurrent, encodeCurrent, encodeHistoryPut, encodePutEvent, encodeTombstoneEvent, type VersionRef } from './kv-records.js';
 import { currentVersions, keyValueOf, readRange, valueOf } from './kv-read.js';
+import { dropSequenceHint } from './kv-sequential.js';
 
 export class WriteContext {
   /** The revision this command's writes get. */
@@ -65,7 +66,10 @@ export class WriteContext {
     this.writer.put(recordKey, encodeCurrent(createRevision, revision, sub, version, lease));
     const oldLease = old?.lease ?? 0;
     if (oldLease !== lease) {
-      if (oldLease !== 0) this.writer.delete(attachmentKey(oldLease, key));
+      if (oldLease !== 0) {
+        this.writer.delete(attachmentKey(oldLease, key));
+        dropSequenceHint(this.writer, oldLease, key);
+      }
       if (lease !== 0) this.writer.put(attachmentKey(lease, key), EMPTY);
     }
     return prevKv === undefined ? {} : { prevKv };
@@ -94,7 +98,10 @@ export class WriteContext {
       this.writer.put(eventKey(this.revision, sub), encodeTombstoneEvent(ref.key, ref.modRevision, ref.sub));
       this.writer.put(historyKey(ref.key, this.revision, sub), EMPTY);
       this.writer.delete(currentKey(ref.key));
-      if (ref.lease !== 0) this.writer.delete(attachmentKey(ref.lease, ref.key));
+      if (ref.lease !== 0) {
+        this.writer.delete(attachmentKey(ref.lease, ref.key));
+        dropSequenceHint(this.writer, ref.lease, ref.key);
+      }
     }
     return { deleted: refs.length, prevKvs };
   }

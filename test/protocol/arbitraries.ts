@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import type { Method, Requests, Responses } from '../../src/protocol/api.js';
 import type { Member, StatusResponse } from '../../src/protocol/cluster.js';
+import type { LeaderKey } from '../../src/protocol/election.js';
 import type { Compare, KeyValue, RangeRequest, RequestOp, ResponseHeader, ResponseOp, TxnRequest, TxnResponse } from '../../src/protocol/kv.js';
 
 export const bytes = (maxLength = 24): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength });
@@ -95,7 +96,19 @@ export const requests: { readonly [M in Method]: fc.Arbitrary<Requests[M]> } = {
   leaseKeepAlive: fc.record({ id: count }),
   leaseTimeToLive: fc.record({ id: count, keys: fc.constant(true) }, { requiredKeys: ['id'] }),
   leaseLeases: fc.constant({}),
+  putSequential: fc.record({ prefix: bytes(), value: bytes(), lease: positive, onePerLease: fc.constant(true as const) }, { requiredKeys: ['prefix', 'value'] }),
+  lock: fc.record({ name: bytes(), lease: count, timeoutMs: positive }, { requiredKeys: ['name', 'lease'] }),
+  unlock: fc.record({ key: bytes() }),
+  campaign: fc.record({ name: bytes(), lease: count, value: bytes(), timeoutMs: positive }, { requiredKeys: ['name', 'lease', 'value'] }),
+  proclaim: fc.record({ leader: leaderKey(), value: bytes() }),
+  leader: fc.record({ name: bytes() }),
+  observe: fc.record({ name: bytes() }),
+  resign: fc.record({ leader: leaderKey() }),
 };
+
+function leaderKey(): fc.Arbitrary<LeaderKey> {
+  return fc.record({ name: bytes(), key: bytes(), rev: count, lease: count });
+}
 
 export const keyValue: fc.Arbitrary<KeyValue> = fc.record({ key: bytes(), createRevision: count, modRevision: count, version: count, value: bytes(64), lease: count });
 
@@ -151,6 +164,14 @@ export const responses: { readonly [M in Method]: fc.Arbitrary<Responses[M]> } =
   leaseKeepAlive: fc.record({ id: count, ttl: signed }),
   leaseTimeToLive: fc.record({ id: count, ttl: signed, grantedTtl: signed, keys: fc.array(bytes(), { maxLength: 3 }) }),
   leaseLeases: fc.record({ leases: fc.array(fc.record({ id: count }), { maxLength: 3 }) }),
+  putSequential: fc.record({ key: bytes(), createRevision: count, created: fc.boolean() }),
+  lock: fc.record({ key: bytes(), fence: count }),
+  unlock: fc.constant({}),
+  campaign: fc.record({ leader: leaderKey() }),
+  proclaim: fc.constant({}),
+  leader: fc.record({ kv: keyValue }, { requiredKeys: [] }),
+  observe: fc.record({ kv: keyValue }, { requiredKeys: [] }),
+  resign: fc.constant({}),
 };
 
 export const METHODS = Object.keys(requests) as Method[];

@@ -50,6 +50,10 @@ const leaseId = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer
 const anyCommand: fc.Arbitrary<KvCommand> = fc.oneof(
   fc.record({ type: fc.constant('leaseGrant' as const), request: fc.record({ id: leaseId, ttl: fc.integer({ min: 1, max: kvLimits.maxLeaseTtlSeconds }) }) }),
   fc.record({ type: fc.constant('leaseRevoke' as const), request: fc.record({ id: leaseId }) }),
+  fc.record({
+    type: fc.constant('putSequential' as const),
+    request: fc.record({ prefix: fc.uint8Array({ minLength: 1, maxLength: 16 }), value: fc.uint8Array({ maxLength: 16 }), lease: leaseId, onePerLease: fc.constant(true) }, { requiredKeys: ['prefix', 'value'] }),
+  }),
   fc.record({ type: fc.constant('leaseCheckpoint' as const), request: fc.record({ checkpoints: fc.array(fc.record({ id: leaseId, remainingMs: fc.maxSafeNat() }), { maxLength: 20 }) }) }),
   command.map((c) => toKvCommand(resolveCommand(c, 1000))),
   fc.record({ type: fc.constant('compact' as const), request: fc.record({ revision: fc.maxSafeNat(), physical: fc.boolean() }) }),
