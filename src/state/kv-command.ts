@@ -21,6 +21,8 @@ import type {
   TxnResponse,
 } from '../protocol/kv.js';
 import type { LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse } from '../protocol/lease.js';
+import type { SegmentReserveRequest, SegmentReserveResponse, WorkerAllocateResponse, WorkerReleaseResponse } from '../protocol/snowflake.js';
+import type { WorkerAllocateCommand, WorkerReleaseCommand } from './workers.js';
 
 export type KvCommand =
   | { readonly type: 'put'; readonly request: PutRequest }
@@ -29,9 +31,14 @@ export type KvCommand =
   | { readonly type: 'compact'; readonly request: CompactionRequest }
   /** The ID is chosen by the member that took the request, the TTL raised to the cluster's minimum there. */
   | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number } }
-  | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest }
+  /** `atMs`: the proposer's wall time, from which the worker IDs the lease held become reusable (workers.ts); absent in old entries. */
+  | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest & { readonly atMs?: number } }
   /** The leader's record of leases' remaining time (see lease-table.ts). */
-  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } };
+  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } }
+  /** Snowflake worker IDs and segments (workers.ts, segments.ts). */
+  | { readonly type: 'workerAllocate'; readonly request: WorkerAllocateCommand }
+  | { readonly type: 'workerRelease'; readonly request: WorkerReleaseCommand }
+  | { readonly type: 'segmentReserve'; readonly request: SegmentReserveRequest };
 
 export interface LeaseCheckpoint {
   readonly id: number;
@@ -40,11 +47,14 @@ export interface LeaseCheckpoint {
 
 /** The outcome of applying a command; `revision` is the store's revision after it (the response header's). */
 export type KvResult = { readonly revision: number } & (
-  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse }
+  | {
+      readonly ok: true;
+      readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse | WorkerAllocateResponse | WorkerReleaseResponse | SegmentReserveResponse;
+    }
   | { readonly ok: false; readonly error: ConclaveError }
 );
 
-const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6 } as const;
+const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6, workerAllocate: 10, workerRelease: 11, segmentReserve: 12 } as const;
 const OP = { range: 0, put: 1, deleteRange: 2, txn: 3 } as const;
 const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
@@ -71,10 +81,20 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     case 'leaseGrant':
       return encode([COMMAND.leaseGrant, command.request.id, command.request.ttl]);
     case 'leaseRevoke':
-      return encode([COMMAND.leaseRevoke, command.request.id]);
+      return encode(command.request.atMs === undefined ? [COMMAND.leaseRevoke, command.request.id] : [COMMAND.leaseRevoke, command.request.id, command.request.atMs]);
     case 'leaseCheckpoint':
       // Flat pairs: a checkpoint of 1000 leases is one array, not 1000.
       return encode([COMMAND.leaseCheckpoint, command.request.checkpoints.flatMap((c) => [c.id, c.remainingMs])]);
+    case 'workerAllocate': {
+      const r = command.request;
+      return encode([COMMAND.workerAllocate, r.pool, r.lease, r.workerCount, r.nowMs, r.maxClockSkewMs]);
+    }
+    case 'workerRelease': {
+      const r = command.request;
+      return encode([COMMAND.workerRelease, r.pool, r.workerId, r.lease, r.nowMs]);
+    }
+    case 'segmentReserve':
+      return encode([COMMAND.segmentReserve, command.request.name, command.request.count]);
   }
 }
 
@@ -163,6 +183,12 @@ class Fields {
     return value;
   }
 
+  string(): string {
+    const value = this.next();
+    if (typeof value !== 'string') throw malformed(`${this.what} field ${this.at - 1} is not a string`);
+    return value;
+  }
+
   code<T>(table: readonly T[]): T {
     const value = table[this.int()];
     if (value === undefined) throw malformed(`${this.what} field ${this.at - 1} is an unknown code`);
@@ -214,8 +240,24 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
     }
     case COMMAND.leaseRevoke: {
       const id = command.int();
+      const atMs = command.atEnd ? undefined : command.int();
       command.done();
-      return { type: 'leaseRevoke', request: { id } };
+      return { type: 'leaseRevoke', request: atMs === undefined ? { id } : { id, atMs } };
+    }
+    case COMMAND.workerAllocate: {
+      const request = { pool: command.string(), lease: command.int(), workerCount: command.int(), nowMs: command.int(), maxClockSkewMs: command.int() };
+      command.done();
+      return { type: 'workerAllocate', request };
+    }
+    case COMMAND.workerRelease: {
+      const request = { pool: command.string(), workerId: command.int(), lease: command.int(), nowMs: command.int() };
+      command.done();
+      return { type: 'workerRelease', request };
+    }
+    case COMMAND.segmentReserve: {
+      const request = { name: command.string(), count: command.int() };
+      command.done();
+      return { type: 'segmentReserve', request };
     }
     case COMMAND.leaseCheckpoint: {
       const pairs = Fields.of(command.array(), 'lease checkpoint');

@@ -7,6 +7,8 @@ import type { Compare, DeleteRangeRequest, KeyRange, PutRequest, RangeRequest, R
 import { ConclaveError } from '../protocol/errors.js';
 import type { KvCommand } from './kv-command.js';
 import { compareBytes, keyName, spanOf } from './kv-layout.js';
+import { checkReserve } from './segments.js';
+import { checkAllocate, checkRelease } from './workers.js';
 
 const SORT_ORDERS = new Set(['none', 'ascend', 'descend']);
 const SORT_TARGETS = new Set(['key', 'version', 'create', 'mod', 'value']);
@@ -25,7 +27,13 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
     case 'leaseGrant':
       return checkLeaseId(command.request.id) ?? checkTtl(command.request.ttl, limits);
     case 'leaseRevoke':
-      return checkLeaseId(command.request.id);
+      return checkLeaseId(command.request.id) ?? count(command.request.atMs, 'atMs');
+    case 'workerAllocate':
+      return checkAllocate(command.request);
+    case 'workerRelease':
+      return checkRelease(command.request);
+    case 'segmentReserve':
+      return checkReserve(command.request);
     case 'leaseCheckpoint': {
       const { checkpoints } = command.request;
       if (!Array.isArray(checkpoints) || checkpoints.length > limits.maxCheckpointsPerCommand) {
