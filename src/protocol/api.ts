@@ -3,6 +3,8 @@
 
 import type { MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse, StatusRequest, StatusResponse } from './cluster.js';
 import type { LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse } from './lease.js';
+import type { RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, RegistryRegisterResponse } from './registry.js';
+import type { SegmentReserveRequest, SegmentReserveResponse, WorkerAllocateRequest, WorkerAllocateResponse, WorkerReleaseRequest, WorkerReleaseResponse } from './snowflake.js';
 import type { CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './kv.js';
 
 export const METHOD_PATHS = {
@@ -22,6 +24,12 @@ export const METHOD_PATHS = {
   leaseKeepAlive: '/v3/lease/keepalive',
   leaseTimeToLive: '/v3/lease/timetolive',
   leaseLeases: '/v3/lease/leases',
+  registryRegister: '/v3/registry/register',
+  registryDeregister: '/v3/registry/deregister',
+  registryList: '/v3/registry/list',
+  workerAllocate: '/v3/snowflake/worker/allocate',
+  workerRelease: '/v3/snowflake/worker/release',
+  segmentReserve: '/v3/snowflake/segment/reserve',
 } as const;
 
 /** etcd 3.4's gateway also binds these lease calls under /v3/kv/lease/ (etcdctl's older paths). */
@@ -49,6 +57,12 @@ export interface Requests {
   leaseKeepAlive: LeaseKeepAliveRequest;
   leaseTimeToLive: LeaseTimeToLiveRequest;
   leaseLeases: LeaseLeasesRequest;
+  registryRegister: RegistryRegisterRequest;
+  registryDeregister: RegistryDeregisterRequest;
+  registryList: RegistryListRequest;
+  workerAllocate: WorkerAllocateRequest;
+  workerRelease: WorkerReleaseRequest;
+  segmentReserve: SegmentReserveRequest;
 }
 
 export interface Responses {
@@ -67,6 +81,12 @@ export interface Responses {
   leaseKeepAlive: LeaseKeepAliveResponse;
   leaseTimeToLive: LeaseTimeToLiveResponse;
   leaseLeases: LeaseLeasesResponse;
+  registryRegister: RegistryRegisterResponse;
+  registryDeregister: RegistryDeregisterResponse;
+  registryList: RegistryListResponse;
+  workerAllocate: WorkerAllocateResponse;
+  workerRelease: WorkerReleaseResponse;
+  segmentReserve: SegmentReserveResponse;
 }
 
 export const HEALTH_PATH = '/health';

@@ -77,6 +77,7 @@ import {
   encodeLeaseTimeToLiveResponse,
   encodeLeaseTtlResponse,
 } from './json-lease.js';
+import * as recipes from './json-recipes.js';
 import { JsonWriter } from './json-scalars.js';
 import { decodeError } from './json-errors.js';
 import { describeJson, encodingError, FieldReader, isJsonObject, requestContext, responseContext, type EncodeContext, type Json, type JsonObject, type Wire } from './json-value.js';
@@ -206,6 +207,48 @@ const CODECS: Codecs = {
     encodeRequest: encodeLeaseLeasesRequest,
     encodeResponse: encodeLeaseLeasesResponse,
     decodeResponse: decodeLeaseLeasesResponse,
+  },
+  registryRegister: {
+    response: 'RegistryRegisterResponse',
+    decodeRequest: recipes.decodeRegisterRequest,
+    encodeRequest: recipes.encodeRegisterRequest,
+    encodeResponse: recipes.encodeEmptyResponse,
+    decodeResponse: recipes.decodeEmptyResponse,
+  },
+  registryDeregister: {
+    response: 'RegistryDeregisterResponse',
+    decodeRequest: recipes.decodeDeregisterRequest,
+    encodeRequest: recipes.encodeDeregisterRequest,
+    encodeResponse: recipes.encodeDeregisterResponse,
+    decodeResponse: recipes.decodeDeregisterResponse,
+  },
+  registryList: {
+    response: 'RegistryListResponse',
+    decodeRequest: recipes.decodeListRequest,
+    encodeRequest: recipes.encodeListRequest,
+    encodeResponse: recipes.encodeListResponse,
+    decodeResponse: recipes.decodeListResponse,
+  },
+  workerAllocate: {
+    response: 'WorkerAllocateResponse',
+    decodeRequest: recipes.decodeWorkerAllocateRequest,
+    encodeRequest: recipes.encodeWorkerAllocateRequest,
+    encodeResponse: recipes.encodeWorkerAllocateResponse,
+    decodeResponse: recipes.decodeWorkerAllocateResponse,
+  },
+  workerRelease: {
+    response: 'WorkerReleaseResponse',
+    decodeRequest: recipes.decodeWorkerReleaseRequest,
+    encodeRequest: recipes.encodeWorkerReleaseRequest,
+    encodeResponse: recipes.encodeEmptyResponse,
+    decodeResponse: recipes.decodeEmptyResponse,
+  },
+  segmentReserve: {
+    response: 'SegmentReserveResponse',
+    decodeRequest: recipes.decodeSegmentReserveRequest,
+    encodeRequest: recipes.encodeSegmentReserveRequest,
+    encodeResponse: recipes.encodeSegmentReserveResponse,
+    decodeResponse: recipes.decodeSegmentReserveResponse,
   },
 };
 

@@ -79,6 +79,41 @@ const kvTree = fc.letrec<{ txn: TxnRequest; op: RequestOp }>((tie) => ({
 
 const peerUrls = fc.array(url, { maxLength: 3 });
 
+const name = fc.stringMatching(/^[a-z0-9._-]{1,12}$/);
+const text = fc.string({ minLength: 1, maxLength: 12 });
+const tags = fc.array(text, { minLength: 1, maxLength: 3 });
+// Map keys without '_': the round trip also reads every name camel-cased, map keys included.
+const metadataKey = fc.stringMatching(/^[a-zA-Z0-9. -]{1,12}$/);
+const metadata = fc.dictionary(metadataKey, fc.string({ maxLength: 8 }), { minKeys: 1, maxKeys: 3 });
+const healthCheck = fc.record(
+  {
+    type: fc.constantFrom('http' as const, 'tcp' as const),
+    path: fc.constantFrom('/health', '/ready'),
+    expectedStatus: fc.integer({ min: 100, max: 599 }),
+    intervalMs: count,
+    timeoutMs: count,
+    healthyThreshold: positive,
+    unhealthyThreshold: positive,
+  },
+  { requiredKeys: ['type', 'intervalMs', 'timeoutMs'] },
+);
+const serviceInstance = fc.record(
+  {
+    service: name,
+    instance: name,
+    address: text,
+    port: count,
+    tags: fc.array(text, { maxLength: 3 }),
+    metadata: fc.dictionary(metadataKey, fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+    weight: count,
+    health: fc.constantFrom('passing' as const, 'critical' as const),
+    check: healthCheck,
+    lease: count,
+    modRevision: count,
+  },
+  { requiredKeys: ['service', 'instance', 'address', 'port', 'tags', 'metadata', 'weight', 'health', 'lease', 'modRevision'] },
+);
+
 export const requests: { readonly [M in Method]: fc.Arbitrary<Requests[M]> } = {
   range: rangeRequest,
   put: putRequest,
@@ -95,6 +130,15 @@ export const requests: { readonly [M in Method]: fc.Arbitrary<Requests[M]> } = {
   leaseKeepAlive: fc.record({ id: count }),
   leaseTimeToLive: fc.record({ id: count, keys: fc.constant(true) }, { requiredKeys: ['id'] }),
   leaseLeases: fc.constant({}),
+  registryRegister: fc.record(
+    { service: name, instance: name, address: text, port: count, lease: count, tags, metadata, weight: count, check: healthCheck },
+    { requiredKeys: ['service', 'instance', 'address', 'port', 'lease'] },
+  ),
+  registryDeregister: fc.record({ service: name, instance: name }),
+  registryList: fc.record({ service: name, tags, includeUnhealthy: fc.constant(true), revision: positive }, { requiredKeys: ['service'] }),
+  workerAllocate: fc.record({ pool: name, lease: count, workerCount: positive }, { requiredKeys: ['pool', 'lease'] }),
+  workerRelease: fc.record({ pool: name, workerId: count, lease: count }),
+  segmentReserve: fc.record({ name, count }),
 };
 
 export const keyValue: fc.Arbitrary<KeyValue> = fc.record({ key: bytes(), createRevision: count, modRevision: count, version: count, value: bytes(64), lease: count });
@@ -151,6 +195,12 @@ export const responses: { readonly [M in Method]: fc.Arbitrary<Responses[M]> } =
   leaseKeepAlive: fc.record({ id: count, ttl: signed }),
   leaseTimeToLive: fc.record({ id: count, ttl: signed, grantedTtl: signed, keys: fc.array(bytes(), { maxLength: 3 }) }),
   leaseLeases: fc.record({ leases: fc.array(fc.record({ id: count }), { maxLength: 3 }) }),
+  registryRegister: fc.constant({}),
+  registryDeregister: fc.record({ deleted: count }),
+  registryList: fc.record({ instances: fc.array(serviceInstance, { maxLength: 3 }) }),
+  workerAllocate: fc.record({ workerId: count, notBeforeMs: count }),
+  workerRelease: fc.constant({}),
+  segmentReserve: fc.record({ start: count, count }),
 };
 
 export const METHODS = Object.keys(requests) as Method[];
