@@ -21,6 +21,8 @@ import { clientLimits } from '../limits.js';
 import { Agents, attempt, type Attempt } from './http.js';
 import { keyRange, toBytes, type Bytes, type RangeShape } from './keys.js';
 import { KeptLease } from './lease.js';
+import { serviceRange } from '../protocol/registry-record.js';
+import { registryEventsOf, type RegistryBatch } from './registry.js';
 import { Router, type Topology } from './routing.js';
 import { TxnBuilder } from './txn.js';
 import { watchStream, type WatchBatch, type WatchOptions } from './watch.js';
@@ -72,7 +74,7 @@ export type DeleteOptions = RangeShape & { readonly prevKv?: boolean } & Signals
 const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrNoLeader', 'ErrStopped', 'ErrUnhealthy', 'ErrLeaderChanged']);
 
 /** Methods whose request the state machine deduplicates by the client's request ID. */
-const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact']);
+const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact', 'registryRegister', 'registryDeregister', 'workerAllocate', 'workerRelease', 'segmentReserve']);
 
 function isReadOnlyOp(op: RequestOp): boolean {
   if ('requestRange' in op) return true;
@@ -94,6 +96,7 @@ export function isReadOnly<M extends Method>(method: M, request: Requests[M]): b
     case 'leaseKeepAlive':
     case 'leaseTimeToLive':
     case 'leaseLeases':
+    case 'registryList':
       return true;
     case 'txn':
       return isReadOnlyTxn(request as TxnRequest);
@@ -303,6 +306,40 @@ export class Client {
       keepAliveOnce: async (id) => (await this.leaseKeepAliveOnce(id)).response.ttl,
       revoke: (id) => this.leaseRevoke(id),
     }, sentAt);
+  }
+
+  /** Registers (or re-registers, updating it) an instance of a service under a lease. */
+  registryRegister(request: Requests['registryRegister'], options: CallOptions = {}): Promise<Result<'registryRegister'>> {
+    return this.call('registryRegister', request, options);
+  }
+
+  registryDeregister(service: string, instance: string, options: CallOptions = {}): Promise<Result<'registryDeregister'>> {
+    return this.call('registryDeregister', { service, instance }, options);
+  }
+
+  /** The instances of a service at one revision (the header's): passing ones carrying every tag asked for, unless `includeUnhealthy`. */
+  registryList(service: string, filter: Omit<Requests['registryList'], 'service'> = {}, options: CallOptions = {}): Promise<Result<'registryList'>> {
+    return this.call('registryList', { service, ...filter }, options);
+  }
+
+  /** Registrations, updates, health changes and deregistrations of a service's instances, as they happen (see registry.ts). */
+  async *registryWatch(service: string, options: { startRevision?: number; signal?: AbortSignal } = {}): AsyncGenerator<RegistryBatch> {
+    const range = serviceRange(service);
+    for await (const batch of this.watch(range.key, { rangeEnd: range.rangeEnd, prevKv: true, ...options })) yield registryEventsOf(batch);
+  }
+
+  /** The lowest free worker ID of a pool of `workerCount` (default 1024), bound to a lease. */
+  workerAllocate(pool: string, lease: number, workerCount?: number, options: CallOptions = {}): Promise<Result<'workerAllocate'>> {
+    return this.call('workerAllocate', workerCount === undefined ? { pool, lease } : { pool, lease, workerCount }, options);
+  }
+
+  workerRelease(pool: string, workerId: number, lease: number, options: CallOptions = {}): Promise<Result<'workerRelease'>> {
+    return this.call('workerRelease', { pool, workerId, lease }, options);
+  }
+
+  /** A block [start, start + count) of a named counter, in one write. */
+  segmentReserve(name: string, count: number, options: CallOptions = {}): Promise<Result<'segmentReserve'>> {
+    return this.call('segmentReserve', { name, count }, options);
   }
 
   /** The status of one member, asked of that member only. */
