@@ -9,7 +9,7 @@
 
 import { registryLimits } from '../limits.js';
 import { ConclaveError } from './errors.js';
-import type { KeyValue } from './kv.js';
+import type { DeleteRangeRequest, KeyValue, PutRequest } from './kv.js';
 import type { HealthCheck, HealthStatus, RegistryRegisterRequest, ServiceInstance } from './registry.js';
 
 export const REGISTRY_PREFIX = '\0registry/';
@@ -153,4 +153,28 @@ export function decodeInstance(kv: KeyValue): ServiceInstance | null {
 export function instanceMatches(instance: ServiceInstance, tags: readonly string[], includeUnhealthy: boolean): boolean {
   if (!includeUnhealthy && instance.health !== 'passing') return false;
   return tags.every((tag) => instance.tags.includes(tag));
+}
+
+/** The put that registers (or re-registers) an instance; throws ErrInvalidField for a registration it refuses. */
+export function registrationPut(request: RegistryRegisterRequest): PutRequest {
+  const invalid = validateRegistration(request);
+  if (invalid !== null) throw invalid;
+  return { key: instanceKey(request.service, request.instance), value: encodeInstanceValue(request), lease: request.lease };
+}
+
+/** The delete that deregisters an instance. */
+export function deregistrationDelete(service: string, instance: string): DeleteRangeRequest {
+  const invalid = checkServiceName(service) ?? checkInstanceId(instance);
+  if (invalid !== null) throw invalid;
+  return { key: instanceKey(service, instance) };
+}
+
+/** The instances among a range of a service's prefix that a discovery lists, in instance order. */
+export function listedInstances(kvs: readonly KeyValue[], tags: readonly string[], includeUnhealthy: boolean): ServiceInstance[] {
+  const instances: ServiceInstance[] = [];
+  for (const kv of kvs) {
+    const instance = decodeInstance(kv);
+    if (instance !== null && instanceMatches(instance, tags, includeUnhealthy)) instances.push(instance);
+  }
+  return instances;
 }

@@ -5,8 +5,8 @@
 
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { checkInstanceId, checkServiceName, decodeInstance, encodeInstanceValue, instanceKey, instanceMatches, serviceRange, validateRegistration } from '../protocol/registry-record.js';
-import type { RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, RegistryRegisterResponse, ServiceInstance } from '../protocol/registry.js';
+import { checkServiceName, deregistrationDelete, listedInstances, registrationPut, serviceRange } from '../protocol/registry-record.js';
+import type { RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, RegistryRegisterResponse } from '../protocol/registry.js';
 import type { DeleteRangeResponse } from '../protocol/kv.js';
 import type { Member } from './member.js';
 import { proposeWrite, type RequestContext } from './write.js';
@@ -14,17 +14,13 @@ import { proposeWrite, type RequestContext } from './write.js';
 type Answer<R> = Promise<{ header: ResponseHeader; response: R }>;
 
 export async function registerInstance(member: Member, request: RegistryRegisterRequest, context?: RequestContext): Answer<RegistryRegisterResponse> {
-  const invalid = validateRegistration(request);
-  if (invalid !== null) throw invalid;
-  const put = { key: instanceKey(request.service, request.instance), value: encodeInstanceValue(request), lease: request.lease };
-  const { header } = await proposeWrite(member, { type: 'put', request: put }, context);
+  const { header } = await proposeWrite(member, { type: 'put', request: registrationPut(request) }, context);
   return { header, response: {} };
 }
 
 export async function deregisterInstance(member: Member, request: RegistryDeregisterRequest, context?: RequestContext): Answer<RegistryDeregisterResponse> {
-  const invalid = checkServiceName(request.service) ?? checkInstanceId(request.instance);
-  if (invalid !== null) throw invalid;
-  const { header, response } = await proposeWrite<DeleteRangeResponse>(member, { type: 'deleteRange', request: { key: instanceKey(request.service, request.instance) } }, context);
+  const remove = deregistrationDelete(request.service, request.instance);
+  const { header, response } = await proposeWrite<DeleteRangeResponse>(member, { type: 'deleteRange', request: remove }, context);
   return { header, response: { deleted: response.deleted } };
 }
 
@@ -35,10 +31,5 @@ export async function listInstances(member: Member, request: RegistryListRequest
   if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) throw new ConclaveError('ErrInvalidField', 'tags must be strings');
   const range = serviceRange(request.service);
   const { header, response } = await member.range({ ...range, ...(request.revision === undefined ? {} : { revision: request.revision }) });
-  const instances: ServiceInstance[] = [];
-  for (const kv of response.kvs) {
-    const instance = decodeInstance(kv);
-    if (instance !== null && instanceMatches(instance, tags, request.includeUnhealthy === true)) instances.push(instance);
-  }
-  return { header, response: { instances } };
+  return { header, response: { instances: listedInstances(response.kvs, tags, request.includeUnhealthy === true) } };
 }
