@@ -4,7 +4,7 @@
 
 import { keepRegistered, type RegistryEvent, type Result } from '../../src/client/index.js';
 import { encodeResponse } from '../../src/protocol/json.js';
-import type { ServiceInstance } from '../../src/protocol/registry.js';
+import type { HealthCheck, ServiceInstance } from '../../src/protocol/registry.js';
 import { flagBool, flagText, type CtlArgs } from './args.js';
 import { CtlError, type CtlCommand, type CtlContext } from './context.js';
 import { leaseHex, parseInteger } from './format.js';
@@ -12,6 +12,8 @@ import { flagList, flagPositive, holdUntilStopped } from './recipe-args.js';
 import { renderTable } from './table.js';
 
 const DEFAULT_TTL_SECONDS = 10;
+const DEFAULT_CHECK_INTERVAL_MS = 5000;
+const DEFAULT_CHECK_TIMEOUT_MS = 2000;
 
 function metadataOf(args: CtlArgs): Record<string, string> {
   const metadata: Record<string, string> = {};
@@ -21,6 +23,22 @@ function metadataOf(args: CtlArgs): Record<string, string> {
     metadata[entry.slice(0, cut)] = entry.slice(cut + 1);
   }
   return metadata;
+}
+
+/** The active check the flags ask for, if any (--check-http PATH or --check-tcp). */
+function checkOf(args: CtlArgs): HealthCheck | undefined {
+  const path = flagText(args, 'check-http');
+  const tcp = flagBool(args, 'check-tcp');
+  if (path !== undefined && tcp) throw new CtlError('give --check-http or --check-tcp, not both');
+  if (path === undefined && !tcp) return undefined;
+  const thresholds = {
+    ...(flagText(args, 'healthy-threshold') === undefined ? {} : { healthyThreshold: flagPositive(args, 'healthy-threshold', 1) }),
+    ...(flagText(args, 'unhealthy-threshold') === undefined ? {} : { unhealthyThreshold: flagPositive(args, 'unhealthy-threshold', 1) }),
+  };
+  const timing = { intervalMs: flagPositive(args, 'check-interval-ms', DEFAULT_CHECK_INTERVAL_MS), timeoutMs: flagPositive(args, 'check-timeout-ms', DEFAULT_CHECK_TIMEOUT_MS), ...thresholds };
+  if (tcp) return { type: 'tcp', ...timing };
+  const expected = flagText(args, 'expected-status');
+  return { type: 'http', path, ...timing, ...(expected === undefined ? {} : { expectedStatus: flagPositive(args, 'expected-status', 200) }) };
 }
 
 function formats(context: CtlContext, allowed: readonly string[]): void {
@@ -58,9 +76,10 @@ async function register(context: CtlContext, args: CtlArgs): Promise<number> {
   const weight = weightText === undefined ? undefined : parseInteger(weightText, 10);
   if (weight !== undefined && !weight.ok) throw new CtlError(`bad --weight (${weight.error})`);
   const ttl = flagPositive(args, 'ttl', DEFAULT_TTL_SECONDS);
+  const check = checkOf(args);
   const kept = await keepRegistered(
     context.client,
-    { service, instance, address, port: port.value, tags: flagList(args, 'tag'), metadata: metadataOf(args), ...(weight === undefined ? {} : { weight: weight.value }) },
+    { service, instance, address, port: port.value, tags: flagList(args, 'tag'), metadata: metadataOf(args), ...(weight === undefined ? {} : { weight: weight.value }), ...(check === undefined ? {} : { check }) },
     ttl,
   );
   context.output.out(`registered ${service}/${instance} with lease ${leaseHex(kept.lease.id)} (TTL ${kept.lease.ttlSeconds}s)\n`);
@@ -115,7 +134,14 @@ export const registryCommands: readonly CtlCommand[] = [
         .option('ttl', { type: 'string', requiresArg: true, describe: `TTL of its lease in seconds (default ${DEFAULT_TTL_SECONDS})` })
         .option('tag', { type: 'string', requiresArg: true, describe: 'A tag (repeat for more)' })
         .option('meta', { type: 'string', requiresArg: true, describe: 'Metadata key=value (repeat for more)' })
-        .option('weight', { type: 'string', requiresArg: true, describe: 'Weight for weighted selection (default 1)' }),
+        .option('weight', { type: 'string', requiresArg: true, describe: 'Weight for weighted selection (default 1)' })
+        .option('check-http', { type: 'string', requiresArg: true, describe: 'The leader checks it with a GET of this path' })
+        .option('check-tcp', { type: 'boolean', describe: 'The leader checks it with a TCP connect' })
+        .option('expected-status', { type: 'string', requiresArg: true, describe: 'HTTP status of a passing check (default 200)' })
+        .option('check-interval-ms', { type: 'string', requiresArg: true, describe: `Time between checks (default ${DEFAULT_CHECK_INTERVAL_MS})` })
+        .option('check-timeout-ms', { type: 'string', requiresArg: true, describe: `Time a check may take (default ${DEFAULT_CHECK_TIMEOUT_MS})` })
+        .option('healthy-threshold', { type: 'string', requiresArg: true, describe: 'Passing checks in a row that make it healthy (default 1)' })
+        .option('unhealthy-threshold', { type: 'string', requiresArg: true, describe: 'Failing checks in a row that make it unhealthy (default 1)' }),
     run: register,
   },
   {

@@ -21,6 +21,7 @@ import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
 import { KeepAliveRelay } from './keepalive-relay.js';
 import { Lessor } from './lessor.js';
+import { HealthChecker, REGISTRY_RANGE } from './registry-health.js';
 import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
 
@@ -66,6 +67,8 @@ export class Member {
   readonly watches: WatchHub;
   /** Lease time: expiries and renewals at the leader, deadline estimates everywhere. */
   readonly lessor: Lessor;
+  /** The registry's active health checks, run while this member leads. */
+  readonly healthChecks: HealthChecker;
   /** Renewals taken here while another member leads, on their way to it. */
   readonly keepAliveRelay = new KeepAliveRelay();
   private readonly node: RaftNode;
@@ -123,6 +126,11 @@ export class Member {
       log: this.log,
     });
     this.lessor.loaded();
+    this.healthChecks = new HealthChecker({
+      scan: async () => (await this.kv.range({ ...REGISTRY_RANGE, serializable: true }, this.storage.backend)).response.kvs,
+      propose: (command) => this.proposeKv(command),
+      log: this.log,
+    });
     this.proposals = new ProposalTracker(nonce, serverLimits.maxPendingProposals, serverLimits.requestTimeoutMs, now);
     this.reads = new ReadBatcher({
       requestReadIndex: (context) => {
@@ -157,8 +165,13 @@ export class Member {
       onSoftState: (soft) => {
         this.log.info(soft.role === 'leader' ? 'became leader' : soft.leader === '' ? 'no leader' : 'following', { role: soft.role, leader: soft.leader, term: this.node.term });
         if (soft.leader !== '') this.wakeLeaderWaiters(null);
-        if (soft.role === 'leader') this.lessor.promote();
-        else this.lessor.demote();
+        if (soft.role === 'leader') {
+          this.lessor.promote();
+          this.healthChecks.promote();
+        } else {
+          this.lessor.demote();
+          this.healthChecks.demote();
+        }
       },
       onFatal: (error) => this.fatal(error),
     });
@@ -467,6 +480,7 @@ export class Member {
       clearInterval(this.leaseTicker);
       const stopped = new ConclaveError('ErrStopped');
       this.lessor.close(stopped);
+      this.healthChecks.close();
       this.keepAliveRelay.close();
       this.proposals.failAll(stopped);
       this.reads.failAll(stopped);

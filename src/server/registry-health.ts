@@ -1,0 +1,198 @@
+// Active health checks of registered instances, run by the leader alone (promote/demote follow the member's
+// soft state, as the lessor's do). Every registryLimits.checkRefreshMs the leader re-reads the registered
+// instances that carry a check (at most registryLimits.maxActiveChecks of them), probes each every intervalMs (an
+// HTTP GET expecting a status, or a TCP connect; at most registryLimits.maxConcurrentProbes at once), and when
+// the probes in a row reach the healthy or unhealthy threshold against the recorded status, proposes the change:
+// a txn that rewrites the record with the new status only if it is unchanged since read (its mod revision), so a
+// re-registration or deregistration in between wins. Only changes go through Raft, never probe results.
+
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { registryLimits } from '../limits.js';
+import type { KeyValue } from '../protocol/kv.js';
+import { decodeInstance, REGISTRY_PREFIX, withHealth } from '../protocol/registry-record.js';
+import type { HealthCheck, HealthStatus, ServiceInstance } from '../protocol/registry.js';
+import type { KvCommand, KvResult } from '../state/index.js';
+import type { Logger } from './log.js';
+
+export type Probe = (instance: ServiceInstance, check: HealthCheck) => Promise<boolean>;
+
+export interface HealthCheckerOptions {
+  /** The registry's pairs in the applied state (a local read). */
+  readonly scan: () => Promise<readonly KeyValue[]>;
+  readonly propose: (command: KvCommand) => Promise<KvResult>;
+  readonly log: Logger;
+  readonly probe?: Probe;
+  readonly nowMs?: () => number;
+}
+
+interface Checked {
+  kv: KeyValue;
+  instance: ServiceInstance;
+  check: HealthCheck;
+  passes: number;
+  failures: number;
+  dueMs: number;
+  probing: boolean;
+  proposing: boolean;
+}
+
+const encoder = new TextEncoder();
+export const REGISTRY_RANGE = { key: encoder.encode(REGISTRY_PREFIX), rangeEnd: encoder.encode(`${REGISTRY_PREFIX.slice(0, -1)}0`) } as const;
+
+/** An HTTP GET of the check's path that answers the expected status within the timeout. */
+function httpProbe(instance: ServiceInstance, check: HealthCheck): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpRequest({ host: instance.address, port: instance.port, path: check.path ?? '/health', method: 'GET', timeout: check.timeoutMs }, (response) => {
+      response.resume();
+      resolve(response.statusCode === (check.expectedStatus ?? 200));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+    request.end();
+  });
+}
+
+/** A TCP connection that opens within the timeout. */
+function tcpProbe(instance: ServiceInstance, check: HealthCheck): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: instance.address, port: instance.port, timeout: check.timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => socket.destroy());
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+}
+
+export const defaultProbe: Probe = (instance, check) => (check.type === 'http' ? httpProbe(instance, check) : tcpProbe(instance, check));
+
+export class HealthChecker {
+  private checks = new Map<string, Checked>();
+  private leading = false;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probesInFlight = 0;
+  private readonly probe: Probe;
+  private readonly now: () => number;
+
+  constructor(private readonly options: HealthCheckerOptions) {
+    this.probe = options.probe ?? defaultProbe;
+    this.now = options.nowMs ?? (() => performance.now());
+  }
+
+  get activeChecks(): number {
+    return this.checks.size;
+  }
+
+  promote(): void {
+    if (this.leading) return;
+    this.leading = true;
+    void this.refresh();
+    this.refreshTimer = setInterval(() => void this.refresh(), registryLimits.checkRefreshMs);
+    this.probeTimer = setInterval(() => this.probeDue(), Math.min(100, registryLimits.minCheckIntervalMs));
+    this.refreshTimer.unref();
+    this.probeTimer.unref();
+  }
+
+  /** Stops checking; a new leader starts from the recorded statuses, with fresh counts. */
+  demote(): void {
+    this.leading = false;
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.refreshTimer = null;
+    this.probeTimer = null;
+    this.checks = new Map();
+  }
+
+  close(): void {
+    this.demote();
+  }
+
+  /** Re-reads the registered checks: new ones start, changed ones start over, gone ones stop. */
+  async refresh(): Promise<void> {
+    let kvs: readonly KeyValue[];
+    try {
+      kvs = await this.options.scan();
+    } catch (error) {
+      this.options.log.debug('reading the registry for health checks failed', { error });
+      return;
+    }
+    if (!this.leading) return;
+    const checks = new Map<string, Checked>();
+    for (const kv of kvs) {
+      if (checks.size >= registryLimits.maxActiveChecks) break;
+      const instance = decodeInstance(kv);
+      if (instance === null || instance.check === undefined) continue;
+      const name = `${instance.service}/${instance.instance}`;
+      const old = this.checks.get(name);
+      if (old !== undefined && old.kv.modRevision === kv.modRevision) {
+        checks.set(name, old);
+        continue;
+      }
+      checks.set(name, { kv, instance, check: instance.check, passes: 0, failures: 0, dueMs: this.now(), probing: false, proposing: false });
+    }
+    this.checks = checks;
+  }
+
+  /** Starts the probes that are due, up to the concurrency bound. */
+  probeDue(): void {
+    if (!this.leading) return;
+    const now = this.now();
+    for (const checked of this.checks.values()) {
+      if (this.probesInFlight >= registryLimits.maxConcurrentProbes) return;
+      if (checked.probing || checked.proposing || checked.dueMs > now) continue;
+      checked.probing = true;
+      checked.dueMs = now + checked.check.intervalMs;
+      this.probesInFlight++;
+      this.probe(checked.instance, checked.check)
+        .catch(() => false)
+        .then((passed) => {
+          this.probesInFlight--;
+          checked.probing = false;
+          this.observe(checked, passed);
+        });
+    }
+  }
+
+  private observe(checked: Checked, passed: boolean): void {
+    if (!this.leading || this.checks.get(`${checked.instance.service}/${checked.instance.instance}`) !== checked) return;
+    if (passed) {
+      checked.passes++;
+      checked.failures = 0;
+    } else {
+      checked.failures++;
+      checked.passes = 0;
+    }
+    const { health } = checked.instance;
+    if (health === 'critical' && checked.passes >= (checked.check.healthyThreshold ?? 1)) this.record(checked, 'passing');
+    else if (health === 'passing' && checked.failures >= (checked.check.unhealthyThreshold ?? 1)) this.record(checked, 'critical');
+  }
+
+  private record(checked: Checked, health: HealthStatus): void {
+    checked.proposing = true;
+    const { kv } = checked;
+    const command: KvCommand = {
+      type: 'txn',
+      request: {
+        compare: [{ key: kv.key, target: 'mod', result: 'equal', modRevision: kv.modRevision }],
+        success: [{ requestPut: { key: kv.key, value: withHealth(checked.instance, health), ignoreLease: true } }],
+        failure: [],
+      },
+    };
+    this.options.log.info('instance health changed', { service: checked.instance.service, instance: checked.instance.instance, health });
+    this.options.propose(command).then(
+      (result) => {
+        checked.proposing = false;
+        // Either way the next refresh reads the record as it now is (with the new status, or as re-registered).
+        if (result.ok) checked.instance = { ...checked.instance, health };
+      },
+      (error: unknown) => {
+        checked.proposing = false;
+        this.options.log.debug('recording a health change failed', { error });
+      },
+    );
+  }
+}
