@@ -1,0 +1,96 @@
+// `npm run bench:registry`: discovery on a real 3-member Conclave cluster (fsync on) holding --instances registered
+// instances spread over --services services (attached to --leases leases). Registers them through the client
+// (--concurrency in flight), then --clients clients list random services (linearizable, healthy only) for
+// --seconds. Prints registrations/s and discovery calls/s with latency p50/p99/max, and one listing of a service
+// of all instances when --services is 1.
+//
+//   npm run bench:registry -- [--instances 100000] [--services 1000] [--leases 100] [--concurrency 256] [--clients 16] [--seconds 10]
+
+import { Client } from '../../src/client/index.js';
+import { waitForLeader, waitForMembersPublished } from '../support/http-json.js';
+import { ProcessCluster } from '../support/process-cluster.js';
+
+interface Args {
+  instances: number;
+  services: number;
+  leases: number;
+  concurrency: number;
+  clients: number;
+  seconds: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { instances: 100_000, services: 1000, leases: 100, concurrency: 256, clients: 16, seconds: 10 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = (argv[i] as string).replace(/^--/, '');
+    const value = Number(argv[++i]);
+    if (!(flag in args)) throw new Error(`unknown flag --${flag}`);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${flag} needs a positive integer`);
+    (args as unknown as Record<string, number>)[flag] = value;
+  }
+  return args;
+}
+
+const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+const ms = (value: number): string => `${value.toFixed(2)} ms`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const cluster = await ProcessCluster.start({ heartbeatIntervalMs: 100, electionTimeoutMs: 1000, logLevel: 'warn' });
+  try {
+    const leader = await waitForLeader(cluster.endpoints, 15_000);
+    await waitForMembersPublished(leader, 3, 15_000);
+    const client = new Client({ endpoints: cluster.endpoints });
+    const leases: number[] = [];
+    for (let i = 0; i < args.leases; i++) leases.push((await client.leaseGrant(3600)).response.id);
+
+    let next = 0;
+    const registerStart = performance.now();
+    await Promise.all(
+      Array.from({ length: args.concurrency }, async () => {
+        while (next < args.instances) {
+          const i = next++;
+          await client.registryRegister({
+            service: `svc-${i % args.services}`,
+            instance: `inst-${i}`,
+            address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+            port: 8080,
+            lease: leases[i % leases.length] as number,
+            tags: i % 2 === 0 ? ['even'] : ['odd'],
+            metadata: { zone: `z${i % 3}` },
+          });
+        }
+      }),
+    );
+    const registerSeconds = (performance.now() - registerStart) / 1000;
+    console.log(`registered ${args.instances} instances in ${args.services} services: ${(args.instances / registerSeconds).toFixed(0)} registrations/s`);
+
+    const latencies: number[] = [];
+    const stopAt = performance.now() + args.seconds * 1000;
+    const clients = Array.from({ length: args.clients }, () => new Client({ endpoints: cluster.endpoints }));
+    let listed = 0;
+    await Promise.all(
+      clients.map(async (reader) => {
+        while (performance.now() < stopAt) {
+          const service = `svc-${Math.floor(Math.random() * args.services)}`;
+          const started = performance.now();
+          const { response } = await reader.registryList(service);
+          latencies.push(performance.now() - started);
+          listed += response.instances.length;
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const perService = args.instances / args.services;
+    console.log(`discover (${perService} instances per service, ${args.clients} clients, linearizable): ${(latencies.length / args.seconds).toFixed(0)} calls/s, p50 ${ms(quantile(latencies, 0.5))}, p99 ${ms(quantile(latencies, 0.99))}, max ${ms(latencies[latencies.length - 1] ?? 0)}; ${(listed / latencies.length).toFixed(0)} instances per answer`);
+    for (const reader of clients) reader.close();
+    client.close();
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
