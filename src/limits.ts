@@ -231,8 +231,6 @@ export const registryLimits = {
   maxCheckTimeoutMs: 60_000,
   /** Largest healthy or unhealthy threshold. */
   maxCheckThreshold: 100,
-  /** How often the leader re-reads the registered checks (a new check starts at most this late). */
-  checkRefreshMs: 1000,
 } as const;
 
 export type RegistryLimits = { readonly [Name in keyof typeof registryLimits]: number };

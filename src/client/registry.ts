@@ -1,20 +1,16 @@
 // The registry's watch, as the client sees it: a watch of the service's prefix (with previous values) whose
-// events are read as registrations, updates, health changes and deregistrations. It resumes across members as
-// every watch does (watch.ts), so no event is missed or repeated.
+// events are read as registrations, updates, health changes and deregistrations (registry-record.ts). Over HTTP
+// it resumes across members as every watch does (watch.ts); over the WebSocket API it is the registryWatch stream.
 
+import { decodeRegistryWatchResponse, encodeRegistryWatchRequest } from '../protocol/json-recipes.js';
+import { requestContext } from '../protocol/json-value.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { decodeInstance } from '../protocol/registry-record.js';
-import type { ServiceInstance } from '../protocol/registry.js';
+import { registryEventOf } from '../protocol/registry-record.js';
+import type { RegistryEvent } from '../protocol/registry.js';
 import type { WatchBatch } from './watch.js';
+import type { WsConnection } from './ws-connection.js';
 
-export type RegistryEventType = 'registered' | 'updated' | 'health' | 'deregistered';
-
-export interface RegistryEvent {
-  readonly type: RegistryEventType;
-  /** The instance after the event; for a deregistration, as it was last registered. */
-  readonly instance: ServiceInstance;
-  readonly revision: number;
-}
+export type { RegistryEvent, RegistryEventType } from '../protocol/registry.js';
 
 export interface RegistryBatch {
   readonly header: ResponseHeader;
@@ -25,16 +21,22 @@ export interface RegistryBatch {
 export function registryEventsOf(batch: WatchBatch): RegistryBatch {
   const events: RegistryEvent[] = [];
   for (const event of batch.events) {
-    const revision = event.kv.modRevision;
-    const before = event.prevKv === undefined ? null : decodeInstance(event.prevKv);
-    if (event.type === 'DELETE') {
-      if (before !== null) events.push({ type: 'deregistered', instance: before, revision });
-      continue;
-    }
-    const after = decodeInstance(event.kv);
-    if (after === null) continue;
-    const type: RegistryEventType = before === null || event.kv.version === 1 ? 'registered' : before.health !== after.health ? 'health' : 'updated';
-    events.push({ type, instance: after, revision });
+    const registryEvent = registryEventOf(event);
+    if (registryEvent !== null) events.push(registryEvent);
   }
   return { header: batch.header, events };
+}
+
+/** A service's registry events on a WebSocket API connection (its registryWatch stream), until `signal` aborts. */
+export async function* wsRegistryWatch(connection: WsConnection, service: string, options: { startRevision?: number; signal?: AbortSignal } = {}): AsyncGenerator<RegistryBatch> {
+  const request = encodeRegistryWatchRequest({ service, ...(options.startRevision === undefined ? {} : { startRevision: options.startRevision }) }, '', requestContext(connection.wire));
+  const stream = connection.openStream('registryWatch', decodeRegistryWatchResponse, request);
+  const onAbort = (): void => stream.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    yield* stream;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    stream.close();
+  }
 }

@@ -2,10 +2,12 @@
 // no etcd counterpart, so they follow its conventions: snake_case proto names (lowerCamelCase accepted on input),
 // 64-bit integers (lease IDs, revisions, times) as decimal strings, defaults left out.
 
-import type { HealthCheck, HealthStatus, RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, ServiceInstance } from './registry.js';
+import type { HealthCheck, HealthStatus, RegistryDeregisterRequest, RegistryEvent, RegistryWatchRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, ServiceInstance } from './registry.js';
 import type { SegmentReserveRequest, SegmentReserveResponse, WorkerAllocateRequest, WorkerAllocateResponse, WorkerReleaseRequest } from './snowflake.js';
 import { boolOf, countOf, JsonWriter, listOf, stringListOf, stringOf } from './json-scalars.js';
 import { assertObject, describeJson, encodingError, FieldReader, invalidField, isJsonObject, type EncodeContext, type Field, type Json, type JsonObject } from './json-value.js';
+import { decodeHeader, encodeHeader } from './json-header.js';
+import type { ResponseHeader } from './kv.js';
 
 // ---- registry ----
 
@@ -185,6 +187,42 @@ export function encodeListResponse(writer: JsonWriter, response: RegistryListRes
 
 export function decodeListResponse(r: FieldReader): RegistryListResponse {
   return { instances: listOf(r.read('instances'), decodeInstanceMessage) };
+}
+
+export function decodeRegistryWatchRequest(value: unknown): RegistryWatchRequest {
+  const r = FieldReader.of(value, '', true, 'RegistryWatchRequest');
+  const service = stringOf(r.read('service'));
+  const startRevision = countOf(r.read('start_revision'));
+  r.finish();
+  return startRevision === 0 ? { service } : { service, startRevision };
+}
+
+export function encodeRegistryWatchRequest(request: RegistryWatchRequest, path: string, context: EncodeContext): JsonObject {
+  assertObject(request, path, context, 'RegistryWatchRequest');
+  return new JsonWriter(path, context).string('service', request.service).count('start_revision', request.startRevision).json;
+}
+
+const EVENT_TYPES = new Set(['registered', 'updated', 'health', 'deregistered']);
+
+/** One message of the registryWatch stream: a revision's events. */
+export function encodeRegistryWatchResponse(header: ResponseHeader, events: readonly RegistryEvent[], context: EncodeContext): JsonObject {
+  const writer = new JsonWriter('', context).message('header', encodeHeader(header, context));
+  return writer.list('events', events, (event, path) =>
+    new JsonWriter(path, context).string('type', event.type).count('revision', event.revision).message('instance', encodeInstance(event.instance, `${path}.instance`, context)).json,
+  ).json;
+}
+
+export function decodeRegistryWatchResponse(value: unknown): { header: ResponseHeader; events: RegistryEvent[] } {
+  const r = FieldReader.of(value, '', false, 'RegistryWatchResponse');
+  const header = decodeHeader(r.read('header'));
+  const events = listOf(r.read('events'), (item, path) => {
+    const e = FieldReader.of(item, path, false, 'RegistryEvent');
+    const type = stringOf(e.read('type'));
+    if (!EVENT_TYPES.has(type)) throw invalidField(`${path}.type`, `unknown registry event ${JSON.stringify(type)}`);
+    const instance = e.read('instance');
+    return { type: type as RegistryEvent['type'], revision: countOf(e.read('revision')), instance: decodeInstanceMessage(instance?.value, `${path}.instance`) };
+  });
+  return { header, events };
 }
 
 // ---- snowflake ----

@@ -10,7 +10,8 @@
 import { registryLimits } from '../limits.js';
 import { ConclaveError } from './errors.js';
 import type { DeleteRangeRequest, KeyValue, PutRequest } from './kv.js';
-import type { HealthCheck, HealthStatus, RegistryRegisterRequest, ServiceInstance } from './registry.js';
+import type { HealthCheck, HealthStatus, RegistryEvent, RegistryEventType, RegistryRegisterRequest, ServiceInstance } from './registry.js';
+import type { WatchEvent } from './watch.js';
 
 export const REGISTRY_PREFIX = '\0registry/';
 const SERVICE_NAME = /^[A-Za-z0-9._-]+$/;
@@ -177,4 +178,19 @@ export function listedInstances(kvs: readonly KeyValue[], tags: readonly string[
     if (instance !== null && instanceMatches(instance, tags, includeUnhealthy)) instances.push(instance);
   }
   return instances;
+}
+
+/**
+ * What a watch event of a service's prefix (with previous values) means: a PUT of version 1 (or over nothing that
+ * was an instance) a registration, a PUT that changes the health a health change, another PUT an update, a DELETE
+ * of an instance a deregistration; null for a pair that is not an instance.
+ */
+export function registryEventOf(event: WatchEvent): RegistryEvent | null {
+  const revision = event.kv.modRevision;
+  const before = event.prevKv === undefined ? null : decodeInstance(event.prevKv);
+  if (event.type === 'DELETE') return before === null ? null : { type: 'deregistered', instance: before, revision };
+  const after = decodeInstance(event.kv);
+  if (after === null) return null;
+  const type: RegistryEventType = before === null || event.kv.version === 1 ? 'registered' : before.health !== after.health ? 'health' : 'updated';
+  return { type, instance: after, revision };
 }

@@ -71,3 +71,19 @@ export interface RegistryListRequest {
 export interface RegistryListResponse {
   readonly instances: readonly ServiceInstance[];
 }
+
+export type RegistryEventType = 'registered' | 'updated' | 'health' | 'deregistered';
+
+export interface RegistryEvent {
+  readonly type: RegistryEventType;
+  /** The instance after the event; for a deregistration, as it was last registered. */
+  readonly instance: ServiceInstance;
+  readonly revision: number;
+}
+
+/** The registryWatch stream of the WebSocket API: its one request, and each message it sends back. */
+export interface RegistryWatchRequest {
+  readonly service: string;
+  /** First revision to deliver (0: from the next one). */
+  readonly startRevision?: number;
+}

@@ -21,7 +21,7 @@ import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
 import { KeepAliveRelay } from './keepalive-relay.js';
 import { Lessor } from './lessor.js';
-import { HealthChecker, REGISTRY_RANGE } from './registry-health.js';
+import { HealthChecker, REGISTRY_RANGE, registryChanges } from './registry-health.js';
 import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
 
@@ -127,7 +127,11 @@ export class Member {
     });
     this.lessor.loaded();
     this.healthChecks = new HealthChecker({
-      scan: async () => (await this.kv.range({ ...REGISTRY_RANGE, serializable: true }, this.storage.backend)).response.kvs,
+      scan: async () => {
+        const { revision, response } = await this.kv.range({ ...REGISTRY_RANGE, serializable: true }, this.storage.backend);
+        return { revision, kvs: response.kvs };
+      },
+      watch: (startRevision, signal) => registryChanges(this, startRevision, signal),
       propose: (command) => this.proposeKv(command),
       log: this.log,
     });

@@ -1,6 +1,7 @@
 // Active health checks of registered instances, run by the leader alone (promote/demote follow the member's
-// soft state, as the lessor's do). Every registryLimits.checkRefreshMs the leader re-reads the registered
-// instances that carry a check (at most registryLimits.maxActiveChecks of them), probes each every intervalMs (an
+// soft state, as the lessor's do). On promotion the leader reads the registered instances that carry a check (at
+// most registryLimits.maxActiveChecks of them) and follows the registry's changes from that revision with a watch
+// (no rescans: the cost is the changes'), probes each every intervalMs (an
 // HTTP GET expecting a status, or a TCP connect; at most registryLimits.maxConcurrentProbes at once), and when
 // the probes in a row reach the healthy or unhealthy threshold against the recorded status, proposes the change:
 // a txn that rewrites the record with the new status only if it is unchanged since read (its mod revision), so a
@@ -10,16 +11,21 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { registryLimits } from '../limits.js';
 import type { KeyValue } from '../protocol/kv.js';
+import type { WatchEvent } from '../protocol/watch.js';
 import { decodeInstance, REGISTRY_PREFIX, withHealth } from '../protocol/registry-record.js';
 import type { HealthCheck, HealthStatus, ServiceInstance } from '../protocol/registry.js';
 import type { KvCommand, KvResult } from '../state/index.js';
+import { localWatch } from './local-watch.js';
 import type { Logger } from './log.js';
+import type { Member } from './member.js';
 
 export type Probe = (instance: ServiceInstance, check: HealthCheck) => Promise<boolean>;
 
 export interface HealthCheckerOptions {
-  /** The registry's pairs in the applied state (a local read). */
-  readonly scan: () => Promise<readonly KeyValue[]>;
+  /** The registry's pairs in the applied state (a local read), and the revision they were read at. */
+  readonly scan: () => Promise<{ readonly revision: number; readonly kvs: readonly KeyValue[] }>;
+  /** The registry's events from `startRevision` on, a revision's at a time, until `signal` aborts. */
+  readonly watch: (startRevision: number, signal: AbortSignal) => AsyncIterable<readonly WatchEvent[]>;
   readonly propose: (command: KvCommand) => Promise<KvResult>;
   readonly log: Logger;
   readonly probe?: Probe;
@@ -38,6 +44,7 @@ interface Checked {
 }
 
 const encoder = new TextEncoder();
+const keyOf = (kv: KeyValue): string => Buffer.from(kv.key).toString('latin1');
 export const REGISTRY_RANGE = { key: encoder.encode(REGISTRY_PREFIX), rangeEnd: encoder.encode(`${REGISTRY_PREFIX.slice(0, -1)}0`) } as const;
 
 /** An HTTP GET of the check's path that answers the expected status within the timeout. */
@@ -72,7 +79,7 @@ export const defaultProbe: Probe = (instance, check) => (check.type === 'http' ?
 export class HealthChecker {
   private checks = new Map<string, Checked>();
   private leading = false;
-  private refreshTimer: NodeJS.Timeout | null = null;
+  private following: AbortController | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private probesInFlight = 0;
   private readonly probe: Probe;
@@ -90,19 +97,19 @@ export class HealthChecker {
   promote(): void {
     if (this.leading) return;
     this.leading = true;
-    void this.refresh();
-    this.refreshTimer = setInterval(() => void this.refresh(), registryLimits.checkRefreshMs);
+    const following = new AbortController();
+    this.following = following;
+    void this.follow(following.signal);
     this.probeTimer = setInterval(() => this.probeDue(), Math.min(100, registryLimits.minCheckIntervalMs));
-    this.refreshTimer.unref();
     this.probeTimer.unref();
   }
 
   /** Stops checking; a new leader starts from the recorded statuses, with fresh counts. */
   demote(): void {
     this.leading = false;
-    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    this.following?.abort();
+    this.following = null;
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
-    this.refreshTimer = null;
     this.probeTimer = null;
     this.checks = new Map();
   }
@@ -111,30 +118,42 @@ export class HealthChecker {
     this.demote();
   }
 
-  /** Re-reads the registered checks: new ones start, changed ones start over, gone ones stop. */
-  async refresh(): Promise<void> {
-    let kvs: readonly KeyValue[];
+  /** Reads the registered checks, then follows every change of the registry until demoted. */
+  private async follow(signal: AbortSignal): Promise<void> {
     try {
-      kvs = await this.options.scan();
+      const { revision, kvs } = await this.options.scan();
+      if (signal.aborted) return;
+      for (const kv of kvs) this.track(kv);
+      for await (const events of this.options.watch(revision + 1, signal)) {
+        for (const event of events) {
+          if (event.type === 'PUT') this.track(event.kv);
+          else this.checks.delete(keyOf(event.kv));
+        }
+      }
     } catch (error) {
-      this.options.log.debug('reading the registry for health checks failed', { error });
+      if (signal.aborted) return;
+      // The watch ended (compacted, or too far behind): start over from a fresh read.
+      this.options.log.debug('following the registry for health checks failed; reading it again', { error });
+      this.checks = new Map();
+      setTimeout(() => {
+        if (!signal.aborted) void this.follow(signal);
+      }, registryLimits.minCheckIntervalMs).unref();
+    }
+  }
+
+  /** A registration written: its check starts (again, with fresh counts), or stops if it has none. */
+  private track(kv: KeyValue): void {
+    const name = keyOf(kv);
+    const instance = decodeInstance(kv);
+    if (instance === null || instance.check === undefined) {
+      this.checks.delete(name);
       return;
     }
-    if (!this.leading) return;
-    const checks = new Map<string, Checked>();
-    for (const kv of kvs) {
-      if (checks.size >= registryLimits.maxActiveChecks) break;
-      const instance = decodeInstance(kv);
-      if (instance === null || instance.check === undefined) continue;
-      const name = `${instance.service}/${instance.instance}`;
-      const old = this.checks.get(name);
-      if (old !== undefined && old.kv.modRevision === kv.modRevision) {
-        checks.set(name, old);
-        continue;
-      }
-      checks.set(name, { kv, instance, check: instance.check, passes: 0, failures: 0, dueMs: this.now(), probing: false, proposing: false });
-    }
-    this.checks = checks;
+    const old = this.checks.get(name);
+    if (old === undefined && this.checks.size >= registryLimits.maxActiveChecks) return;
+    // Counts start over (after a status change too: the thresholds count from it); a probe in flight for the old
+    // record is dropped when it ends.
+    this.checks.set(name, { kv, instance, check: instance.check, passes: 0, failures: 0, dueMs: old?.dueMs ?? this.now(), probing: false, proposing: false });
   }
 
   /** Starts the probes that are due, up to the concurrency bound. */
@@ -158,7 +177,7 @@ export class HealthChecker {
   }
 
   private observe(checked: Checked, passed: boolean): void {
-    if (!this.leading || this.checks.get(`${checked.instance.service}/${checked.instance.instance}`) !== checked) return;
+    if (!this.leading || this.checks.get(keyOf(checked.kv)) !== checked) return;
     if (passed) {
       checked.passes++;
       checked.failures = 0;
@@ -184,10 +203,9 @@ export class HealthChecker {
     };
     this.options.log.info('instance health changed', { service: checked.instance.service, instance: checked.instance.instance, health });
     this.options.propose(command).then(
-      (result) => {
+      () => {
+        // The watch brings the record as it now is: with the new status (kept, counts and all), or re-registered.
         checked.proposing = false;
-        // Either way the next refresh reads the record as it now is (with the new status, or as re-registered).
-        if (result.ok) checked.instance = { ...checked.instance, health };
       },
       (error: unknown) => {
         checked.proposing = false;
@@ -195,4 +213,9 @@ export class HealthChecker {
       },
     );
   }
+}
+
+/** The registry's events on a member, from `startRevision`, a revision's at a time. */
+export async function* registryChanges(member: Member, startRevision: number, signal: AbortSignal): AsyncGenerator<readonly WatchEvent[]> {
+  for await (const batch of localWatch(member, { ...REGISTRY_RANGE, startRevision }, signal)) yield batch.events;
 }

@@ -9,6 +9,7 @@ import { decodeWatchRequest } from '../protocol/json-watch.js';
 import type { Json, Wire } from '../protocol/json.js';
 import { JSON_WATCH_RESPONSES, MSGPACK_WATCH_RESPONSES } from '../protocol/watch-encodings.js';
 import { keepAliveLease } from './lease-api.js';
+import { registryWatch } from './registry-stream.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -82,7 +83,7 @@ function leaseKeepAlive(context: StreamContext): StreamSession {
   };
 }
 
-export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive };
+export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive, registryWatch };
 
 export function isStreamMethod(name: string): boolean {
   return Object.hasOwn(STREAM_METHODS, name);

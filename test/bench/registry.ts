@@ -1,12 +1,13 @@
 // `npm run bench:registry`: discovery on a real 3-member Conclave cluster (fsync on) holding --instances registered
-// instances spread over --services services (attached to --leases leases). Registers them through the client
-// (--concurrency in flight), then --clients clients list random services (linearizable, healthy only) for
-// --seconds. Prints registrations/s and discovery calls/s with latency p50/p99/max, and one listing of a service
-// of all instances when --services is 1.
+// instances spread over --services services (attached to --leases leases). Registers the last --sample of them
+// one register call each (--concurrency in flight) and the rest as txns of 100 puts of the same records (setup),
+// then --clients clients list random services (linearizable, healthy only) for --seconds. Prints registrations/s
+// and discovery calls/s with latency p50/p99/max (with --services 1, every call lists all the instances).
 //
-//   npm run bench:registry -- [--instances 100000] [--services 1000] [--leases 100] [--concurrency 256] [--clients 16] [--seconds 10]
+//   npm run bench:registry -- [--instances 100000] [--services 1000] [--leases 100] [--concurrency 64] [--sample 5000] [--clients 16] [--seconds 10]
 
 import { Client } from '../../src/client/index.js';
+import { registrationPut } from '../../src/protocol/registry-record.js';
 import { waitForLeader, waitForMembersPublished } from '../support/http-json.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
@@ -15,12 +16,13 @@ interface Args {
   services: number;
   leases: number;
   concurrency: number;
+  sample: number;
   clients: number;
   seconds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { instances: 100_000, services: 1000, leases: 100, concurrency: 256, clients: 16, seconds: 10 };
+  const args: Args = { instances: 100_000, services: 1000, leases: 100, concurrency: 64, sample: 5000, clients: 16, seconds: 10 };
   for (let i = 0; i < argv.length; i++) {
     const flag = (argv[i] as string).replace(/^--/, '');
     const value = Number(argv[++i]);
@@ -40,34 +42,47 @@ async function main(): Promise<void> {
   try {
     const leader = await waitForLeader(cluster.endpoints, 15_000);
     await waitForMembersPublished(leader, 3, 15_000);
-    const client = new Client({ endpoints: cluster.endpoints });
+    const client = new Client({ endpoints: cluster.endpoints, dialTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
     const leases: number[] = [];
     for (let i = 0; i < args.leases; i++) leases.push((await client.leaseGrant(3600)).response.id);
 
+    const registration = (i: number) => ({
+      service: `svc-${i % args.services}`,
+      instance: `inst-${i}`,
+      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      port: 8080,
+      lease: leases[i % leases.length] as number,
+      tags: i % 2 === 0 ? ['even'] : ['odd'],
+      metadata: { zone: `z${i % 3}` },
+    });
+    // The bulk of them in txns of 100 puts of the same records (setup), then a sample through the register call.
+    const sample = Math.min(args.sample, args.instances);
+    const bulk = args.instances - sample;
     let next = 0;
-    const registerStart = performance.now();
     await Promise.all(
-      Array.from({ length: args.concurrency }, async () => {
-        while (next < args.instances) {
-          const i = next++;
-          await client.registryRegister({
-            service: `svc-${i % args.services}`,
-            instance: `inst-${i}`,
-            address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-            port: 8080,
-            lease: leases[i % leases.length] as number,
-            tags: i % 2 === 0 ? ['even'] : ['odd'],
-            metadata: { zone: `z${i % 3}` },
-          });
+      Array.from({ length: 8 }, async () => {
+        while (next < bulk) {
+          const from = next;
+          next = Math.min(bulk, next + 100);
+          const success = [];
+          for (let i = from; i < next; i++) success.push({ requestPut: registrationPut(registration(i)) });
+          await client.txn({ compare: [], success, failure: [] });
         }
       }),
     );
+    next = bulk;
+    const registerStart = performance.now();
+    await Promise.all(
+      Array.from({ length: args.concurrency }, async () => {
+        while (next < args.instances) await client.registryRegister(registration(next++));
+      }),
+    );
     const registerSeconds = (performance.now() - registerStart) / 1000;
-    console.log(`registered ${args.instances} instances in ${args.services} services: ${(args.instances / registerSeconds).toFixed(0)} registrations/s`);
+    console.log(`registered ${args.instances} instances in ${args.services} services (the last ${sample} one call each, ${args.concurrency} in flight: ${(sample / registerSeconds).toFixed(0)} registrations/s)`);
 
     const latencies: number[] = [];
     const stopAt = performance.now() + args.seconds * 1000;
-    const clients = Array.from({ length: args.clients }, () => new Client({ endpoints: cluster.endpoints }));
+    const clients = Array.from({ length: args.clients }, () => new Client({ endpoints: cluster.endpoints, dialTimeoutMs: 10_000, requestTimeoutMs: 30_000 }));
     let listed = 0;
     await Promise.all(
       clients.map(async (reader) => {

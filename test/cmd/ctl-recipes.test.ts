@@ -3,7 +3,7 @@
 // the registry's watch events, bad requests refused over HTTP, and the same calls over the WebSocket API.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, keepRegistered, parseSnowflake, snowflakeWorker, WsConnection, type RegistryEvent } from '../../src/client/index.js';
+import { Client, keepRegistered, parseSnowflake, snowflakeWorker, WsConnection, wsRegistryWatch, type RegistryEvent } from '../../src/client/index.js';
 import { startLocalNode, type Cleanups } from '../support/local-node.js';
 import { postJson } from '../support/http-json.js';
 import { ctl } from './ctl-helpers.js';
@@ -94,8 +94,9 @@ describe('Snowflake IDs', () => {
     const second = await run(['snowflake', 'next', '--pool', 'ctl', '--count', '1']);
     expect(parseSnowflake(second.stdout.trim()).workerId).toBe(1);
     const parsed = await run(['snowflake', 'parse', ids[0] as string]);
+    const parts = parseSnowflake(ids[1] as string);
     expect(parsed.stdout).toMatch(/^timestamp: \d{4}-\d\d-\d\dT.*Z \(\d+ ms\)\nworker: 0\nsequence: 0\n$/);
-    expect(JSON.parse((await run(['snowflake', 'parse', ids[1] as string, '-w', 'json'])).stdout)).toMatchObject({ worker_id: 0, sequence: 1 });
+    expect(JSON.parse((await run(['snowflake', 'parse', ids[1] as string, '-w', 'json'])).stdout)).toEqual({ timestamp_ms: String(parts.timestampMs), worker_id: 0, sequence: parts.sequence });
     expect(await run(['snowflake', 'parse', 'nope'])).toMatchObject({ code: 1, stderr: 'Error: invalid request field: "nope" is not a decimal ID\n' });
   });
 
@@ -129,5 +130,28 @@ describe('Snowflake IDs', () => {
     expect((await connection.call('registryList', { service: 'ws' })).response.instances.map((i) => i.instance)).toEqual(['i']);
     expect((await connection.call('segmentReserve', { name: 'ws', count: 3 })).response).toEqual({ start: 0, count: 3 });
     await expect(connection.call('workerRelease', { pool: 'ws', workerId: 0, lease: 1 })).rejects.toMatchObject({ code: 'ErrWorkerNotHeld' });
+  });
+
+  it('the registryWatch stream of the WebSocket API, in both encodings', async () => {
+    for (const wire of ['json', 'msgpack'] as const) {
+      const connection = await WsConnection.connect(url, { wire });
+      cleanups.push(() => connection.close());
+      const service = `stream-${wire}`;
+      const lease = await client.leaseGrant(30);
+      const first = await client.registryRegister({ service, instance: 'i', address: 'h', port: 1, lease: lease.response.id });
+      await client.registryRegister({ service, instance: 'i', address: 'h2', port: 1, lease: lease.response.id });
+      const revoked = await client.leaseRevoke(lease.response.id);
+      const seen: RegistryEvent[] = [];
+      const stop = new AbortController();
+      for await (const batch of wsRegistryWatch(connection, service, { startRevision: first.header.revision, signal: stop.signal })) {
+        seen.push(...batch.events);
+        if (seen.length >= 3) stop.abort();
+      }
+      expect(seen.map((event) => [event.type, event.instance.address, event.revision])).toEqual([
+        ['registered', 'h', first.header.revision],
+        ['updated', 'h2', first.header.revision + 1],
+        ['deregistered', 'h2', revoked.header.revision],
+      ]);
+    }
   });
 });
