@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         }),
       );
       latencies.sort((a, b) => a - b);
-      console.log(`${mode} (${perService} instances per service, ${args.clients} clients, linearizable): ${(latencies.length / args.seconds).toFixed(0)} calls/s, p50 ${ms(quantile(latencies, 0.5))}, p99 ${ms(quantile(latencies, 0.99))}, max ${ms(latencies[latencies.length - 1] ?? 0)}; ${(listed / latencies.length).toFixed(0)} instances per answer`);
+      console.log(`${mode} (${perService} instances per service, ${args.clients} clients, linearizable): ${(latencies.length / args.seconds).toFixed(1)} calls/s, p50 ${ms(quantile(latencies, 0.5))}, p99 ${ms(quantile(latencies, 0.99))}, max ${ms(latencies[latencies.length - 1] ?? 0)}; ${(listed / latencies.length).toFixed(0)} instances per answer`);
     }
     for (const reader of clients) reader.close();
     client.close();
