@@ -70,9 +70,8 @@ export class KvStore {
       const meta = bytes === undefined ? { revision: FRESH_REVISION, compactRevision: 0 } : decodeMeta(bytes);
       this.current = meta.revision;
       this.compacted = meta.compactRevision;
-      await this.leases.load(reader, this.limits.scanPageRows);
-      await this.workers.load(reader, this.limits.scanPageRows);
-      await this.segments.load(reader, this.limits.scanPageRows);
+      // Issued together: each table's first page is asked for in this turn.
+      await Promise.all([this.leases, this.workers, this.segments].map((table) => table.load(reader, this.limits.scanPageRows)));
     } finally {
       this.loading = false;
     }
