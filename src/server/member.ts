@@ -21,7 +21,8 @@ import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
 import { KeepAliveRelay } from './keepalive-relay.js';
 import { Lessor } from './lessor.js';
-import { HealthChecker, REGISTRY_RANGE, registryChanges } from './registry-health.js';
+import { HealthChecker, isRegistryKey, REGISTRY_RANGE } from './registry-health.js';
+import type { WatchEvent } from '../protocol/watch.js';
 import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
 
@@ -131,7 +132,14 @@ export class Member {
         const { revision, response } = await this.kv.range({ ...REGISTRY_RANGE, serializable: true }, this.storage.backend);
         return { revision, kvs: response.kvs };
       },
-      watch: (startRevision, signal) => registryChanges(this, startRevision, signal),
+      replay: async (from, through) => {
+        const events: WatchEvent[] = [];
+        await this.kv.replayEvents(this.storage.backend, from, through, (batch) => {
+          for (const { event } of batch.events) if (isRegistryKey(event.kv.key)) events.push(event);
+          return true;
+        });
+        return events;
+      },
       propose: (command) => this.proposeKv(command),
       log: this.log,
     });
@@ -400,6 +408,7 @@ export class Member {
     this.watches.notify(this.kv.revision);
     if (applied !== null) {
       if (applied.command.kind === 'kv' && applied.result !== null && applied.command.command.type.startsWith('lease')) this.lessor.applied(applied.command.command, applied.result);
+      if (applied.command.kind === 'kv' && applied.result?.ok === true) this.healthChecks.applied(applied.command.command, applied.result.revision);
       this.proposals.settle(applied.requestId, applied.result);
       if (applied.command.kind === 'member') this.membershipChanged();
     }

@@ -1,7 +1,8 @@
 // Active health checks of registered instances, run by the leader alone (promote/demote follow the member's
 // soft state, as the lessor's do). On promotion the leader reads the registered instances that carry a check (at
-// most registryLimits.maxActiveChecks of them) and follows the registry's changes from that revision with a watch
-// (no rescans: the cost is the changes'), probes each every intervalMs (an
+// most registryLimits.maxActiveChecks of them) and follows the registry's changes from that revision: the member
+// hands it every applied command, and the revisions of those that may touch the registry are read back from the
+// store's events (no rescans, and no watcher of the hub: the cost is the changes'), probes each every intervalMs (an
 // HTTP GET expecting a status, or a TCP connect; at most registryLimits.maxConcurrentProbes at once), and when
 // the probes in a row reach the healthy or unhealthy threshold against the recorded status, proposes the change:
 // a txn that rewrites the record with the new status only if it is unchanged since read (its mod revision), so a
@@ -10,22 +11,20 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { registryLimits } from '../limits.js';
-import type { KeyValue } from '../protocol/kv.js';
+import type { KeyValue, RequestOp } from '../protocol/kv.js';
 import type { WatchEvent } from '../protocol/watch.js';
 import { decodeInstance, REGISTRY_PREFIX, withHealth } from '../protocol/registry-record.js';
 import type { HealthCheck, HealthStatus, ServiceInstance } from '../protocol/registry.js';
 import type { KvCommand, KvResult } from '../state/index.js';
-import { localWatch } from './local-watch.js';
 import type { Logger } from './log.js';
-import type { Member } from './member.js';
 
 export type Probe = (instance: ServiceInstance, check: HealthCheck) => Promise<boolean>;
 
 export interface HealthCheckerOptions {
   /** The registry's pairs in the applied state (a local read), and the revision they were read at. */
   readonly scan: () => Promise<{ readonly revision: number; readonly kvs: readonly KeyValue[] }>;
-  /** The registry's events from `startRevision` on, a revision's at a time, until `signal` aborts. */
-  readonly watch: (startRevision: number, signal: AbortSignal) => AsyncIterable<readonly WatchEvent[]>;
+  /** The registry's events of revisions [from, through], in order. */
+  readonly replay: (from: number, through: number) => Promise<readonly WatchEvent[]>;
   readonly propose: (command: KvCommand) => Promise<KvResult>;
   readonly log: Logger;
   readonly probe?: Probe;
@@ -45,6 +44,25 @@ interface Checked {
 
 const encoder = new TextEncoder();
 const keyOf = (kv: KeyValue): string => Buffer.from(kv.key).toString('latin1');
+
+export const isRegistryKey = (key: Uint8Array): boolean => startsWith(key, REGISTRY_RANGE.key);
+
+function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
+  return key.length >= prefix.length && Buffer.compare(key.subarray(0, prefix.length), prefix) === 0;
+}
+
+/** Whether a key or [key, rangeEnd) meets the registry's range (an end of [0] is "to the end of the key space"). */
+function overlaps(key: Uint8Array, rangeEnd: Uint8Array | undefined): boolean {
+  if (rangeEnd === undefined || rangeEnd.length === 0) return startsWith(key, REGISTRY_RANGE.key);
+  const toEnd = rangeEnd.length === 1 && rangeEnd[0] === 0;
+  return Buffer.compare(key, REGISTRY_RANGE.rangeEnd) < 0 && (toEnd || Buffer.compare(rangeEnd, REGISTRY_RANGE.key) > 0);
+}
+
+function opsTouch(ops: readonly RequestOp[]): boolean {
+  return ops.some((op) =>
+    'requestPut' in op ? startsWith(op.requestPut.key, REGISTRY_RANGE.key) : 'requestDeleteRange' in op ? overlaps(op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd) : 'requestTxn' in op ? opsTouch([...op.requestTxn.success, ...op.requestTxn.failure]) : false,
+  );
+}
 export const REGISTRY_RANGE = { key: encoder.encode(REGISTRY_PREFIX), rangeEnd: encoder.encode(`${REGISTRY_PREFIX.slice(0, -1)}0`) } as const;
 
 /** An HTTP GET of the check's path that answers the expected status within the timeout. */
@@ -80,6 +98,11 @@ export class HealthChecker {
   private checks = new Map<string, Checked>();
   private leading = false;
   private following: AbortController | null = null;
+  /** The revision the checks are known through; null while the scan is out. */
+  private scannedThrough: number | null = null;
+  /** Revisions applied while the scan is out. */
+  private pending: number[] = [];
+  private chain: Promise<void> = Promise.resolve();
   private probeTimer: NodeJS.Timeout | null = null;
   private probesInFlight = 0;
   private readonly probe: Probe;
@@ -118,26 +141,65 @@ export class HealthChecker {
     this.demote();
   }
 
-  /** Reads the registered checks, then follows every change of the registry until demoted. */
+  /** Reads the registered checks; what applies meanwhile is read back once the scan is in. */
   private async follow(signal: AbortSignal): Promise<void> {
+    this.scannedThrough = null;
+    this.pending = [];
     try {
       const { revision, kvs } = await this.options.scan();
       if (signal.aborted) return;
       for (const kv of kvs) this.track(kv);
-      for await (const events of this.options.watch(revision + 1, signal)) {
-        for (const event of events) {
-          if (event.type === 'PUT') this.track(event.kv);
-          else this.checks.delete(keyOf(event.kv));
-        }
-      }
+      this.scannedThrough = revision;
+      const pending = this.pending.filter((r) => r > revision);
+      this.pending = [];
+      for (const r of pending) this.catchUp(r);
     } catch (error) {
       if (signal.aborted) return;
-      // The watch ended (compacted, or too far behind): start over from a fresh read.
-      this.options.log.debug('following the registry for health checks failed; reading it again', { error });
-      this.checks = new Map();
+      this.options.log.debug('reading the registry for health checks failed; reading it again', { error });
       setTimeout(() => {
         if (!signal.aborted) void this.follow(signal);
       }, registryLimits.minCheckIntervalMs).unref();
+    }
+  }
+
+  /** A command applied on this member: the checks follow what it did to the registry. */
+  applied(command: KvCommand, revision: number): void {
+    if (!this.leading || !this.mayTouch(command)) return;
+    if (this.scannedThrough === null) this.pending.push(revision);
+    else this.catchUp(revision);
+  }
+
+  private catchUp(revision: number): void {
+    this.chain = this.chain.then(async () => {
+      const from = this.scannedThrough;
+      if (from === null || revision <= from || !this.leading) return;
+      try {
+        for (const event of await this.options.replay(from + 1, revision)) {
+          if (event.type === 'PUT') this.track(event.kv);
+          else this.checks.delete(keyOf(event.kv));
+        }
+        this.scannedThrough = revision;
+      } catch (error) {
+        // Compacted under us, or the backend failed: start over from a fresh read.
+        this.options.log.debug('following the registry for health checks failed; reading it again', { error });
+        if (this.following !== null) void this.follow(this.following.signal);
+      }
+    });
+  }
+
+  private mayTouch(command: KvCommand): boolean {
+    switch (command.type) {
+      case 'put':
+        return startsWith(command.request.key, REGISTRY_RANGE.key);
+      case 'deleteRange':
+        return overlaps(command.request.key, command.request.rangeEnd);
+      case 'txn':
+        return opsTouch([...command.request.success, ...command.request.failure]);
+      case 'leaseRevoke':
+        for (const checked of this.checks.values()) if (checked.kv.lease === command.request.id) return true;
+        return false;
+      default:
+        return false;
     }
   }
 
@@ -215,7 +277,3 @@ export class HealthChecker {
   }
 }
 
-/** The registry's events on a member, from `startRevision`, a revision's at a time. */
-export async function* registryChanges(member: Member, startRevision: number, signal: AbortSignal): AsyncGenerator<readonly WatchEvent[]> {
-  for await (const batch of localWatch(member, { ...REGISTRY_RANGE, startRevision }, signal)) yield batch.events;
-}

@@ -1,6 +1,6 @@
 // The leader's health checker on fakes (no clock, no network): thresholds counted in a row against the recorded
 // status, one guarded txn per change, at most registryLimits.maxConcurrentProbes probes at once, nothing after
-// demotion, and registrations followed from the watch (a deregistered instance is no longer probed).
+// demotion, and registrations followed from the applied commands (a deregistered instance is no longer probed).
 
 import { describe, expect, it } from 'vitest';
 import { registryLimits } from '../../src/limits.js';
@@ -26,14 +26,11 @@ function harness(kvs: KeyValue[]) {
   let now = 0;
   const proposed: KvCommand[] = [];
   const outcomes: ((passed: boolean) => void)[] = [];
-  let push: ((events: WatchEvent[]) => void) | null = null;
+  let replayed: WatchEvent[] = [];
+  let revision = 10;
   const checker = new HealthChecker({
     scan: async () => ({ revision: 10, kvs }),
-    watch: (_from, signal) => ({
-      async *[Symbol.asyncIterator]() {
-        while (!signal.aborted) yield await new Promise<WatchEvent[]>((resolve) => (push = resolve));
-      },
-    }),
+    replay: async () => replayed.splice(0),
     propose: async (command) => {
       proposed.push(command);
       return { revision: 11, ok: true, response: { succeeded: true, responses: [] } };
@@ -47,7 +44,11 @@ function harness(kvs: KeyValue[]) {
     proposed,
     outcomes,
     advance: (ms: number) => (now += ms),
-    push: (events: WatchEvent[]) => push?.(events),
+    /** The member applied a command that wrote these events (the registry's, read back from the store). */
+    push: (events: WatchEvent[], command: KvCommand) => {
+      replayed = events;
+      checker.applied(command, ++revision);
+    },
   };
 }
 
@@ -77,7 +78,7 @@ describe('health checker', () => {
     expect(JSON.parse(new TextDecoder().decode(put.value)).health).toBe('critical');
     expect(put.ignoreLease).toBe(true);
     // The watch brings the write back; two passes in a row turn it passing.
-    h.push([{ type: 'PUT', kv: pair('a', 11, 'critical') }]);
+    h.push([{ type: 'PUT', kv: pair('a', 11, 'critical') }], h.proposed[0] as KvCommand);
     await flush();
     await round(h, true);
     expect(h.proposed).toHaveLength(1);
@@ -96,7 +97,10 @@ describe('health checker', () => {
     h.checker.probeDue();
     expect(h.outcomes).toHaveLength(registryLimits.maxConcurrentProbes);
     expect(h.checker.activeChecks).toBe(kvs.length);
-    h.push([{ type: 'DELETE', kv: { ...pair('i0', 12), value: new Uint8Array(0) } }]);
+    h.push([{ type: 'DELETE', kv: { ...pair('i0', 12), value: new Uint8Array(0) } }], { type: 'deleteRange', request: { key: pair('i0', 12).key } });
+    await flush();
+    // A command elsewhere in the key space is not read back.
+    h.push([{ type: 'DELETE', kv: { ...pair('i1', 13), value: new Uint8Array(0) } }], { type: 'put', request: { key: new TextEncoder().encode('other'), value: new Uint8Array(0) } });
     await flush();
     expect(h.checker.activeChecks).toBe(kvs.length - 1);
     h.checker.close();
