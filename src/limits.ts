@@ -209,6 +209,61 @@ export const wsApiLimits = {
 
 export type WsApiLimits = { readonly [Name in keyof typeof wsApiLimits]: number };
 
+/** Bounds of the service registry (src/protocol/registry-record.ts, src/server/registry-health.ts). */
+export const registryLimits = {
+  /** Longest service name (letters, digits, '.', '_', '-'). */
+  maxServiceNameBytes: 253,
+  /** Longest instance ID (letters, digits, '.', '_', '-', ':', '@'). */
+  maxInstanceIdBytes: 253,
+  /** Longest address (a host name or an IP address). */
+  maxAddressBytes: 253,
+  /** Tags of one instance. */
+  maxTags: 64,
+  /** Longest tag. */
+  maxTagBytes: 128,
+  /** Metadata entries of one instance. */
+  maxMetadataEntries: 64,
+  /** Bytes of one instance's record (its address, tags, metadata and check, as stored). */
+  maxRecordBytes: 16 * 1024,
+  /** Largest weight of an instance (weighted selection); 0 takes it out of weighted selection. */
+  maxWeight: 1_000_000,
+  /** Active health checks the leader runs at once (instances beyond it are healthy by their lease alone). */
+  maxActiveChecks: 10_000,
+  /** Probes in flight at once. */
+  maxConcurrentProbes: 64,
+  /** Shortest interval between two probes of one instance. */
+  minCheckIntervalMs: 1000,
+  /** Longest time a probe may take. */
+  maxCheckTimeoutMs: 60_000,
+  /** Largest healthy or unhealthy threshold. */
+  maxCheckThreshold: 100,
+} as const;
+
+export type RegistryLimits = { readonly [Name in keyof typeof registryLimits]: number };
+
+/** Bounds of the Snowflake recipe (src/state/workers.ts, src/state/segments.ts, src/client/snowflake.ts). */
+export const snowflakeLimits = {
+  /** Longest pool or counter name. */
+  maxNameBytes: 256,
+  /** Most worker IDs a pool may have (2^16: a layout of at most 16 worker bits). */
+  maxWorkerCount: 65_536,
+  /** Worker records (held, and freed but not yet reusable) over every pool; beyond it an allocation fails ErrTooManyWorkers. */
+  maxWorkerRecords: 1_000_000,
+  /**
+   * Largest difference of wall clocks between any member and any generator: a freed worker ID waits this long
+   * beyond its holder's lease TTL before it is reused. The safety of worker IDs assumes it (docs/architecture.md).
+   */
+  maxClockSkewMs: 1000,
+  /** Named counters of segment allocation; beyond it a reserve on a new name fails ErrTooManyCounters. */
+  maxCounters: 100_000,
+  /** Largest block of one reserve. */
+  maxSegmentCount: 1_000_000,
+  /** Default longest wait of a generator whose clock moved backwards before it refuses with ErrClockMovedBackwards. */
+  maxBackwardsWaitMs: 1000,
+} as const;
+
+export type SnowflakeLimits = { readonly [Name in keyof typeof snowflakeLimits]: number };
+
 /** Bounds of the client library (src/client). */
 export const clientLimits = {
   /** Time one request may take on one endpoint before the client tries the next. */

@@ -10,6 +10,8 @@ import { kvCommands } from './kv.js';
 import { leaseCommands } from './lease.js';
 import { lockCommands } from './lock.js';
 import { memberCommands } from './member.js';
+import { registryCommands } from './registry.js';
+import { snowflakeCommands } from './snowflake.js';
 import { txnCommand } from './txn.js';
 import { watchCommand } from './watch.js';
 
@@ -24,6 +26,8 @@ const GROUPS: readonly CtlGroup[] = [
   { name: 'lease', describe: 'Lease related commands', commands: leaseCommands },
   { name: 'member', describe: 'Membership related commands', commands: memberCommands },
   { name: 'endpoint', describe: 'Endpoint related commands', commands: endpointCommands },
+  { name: 'registry', describe: 'Service registry commands', commands: registryCommands },
+  { name: 'snowflake', describe: 'Snowflake ID commands', commands: snowflakeCommands },
 ];
 
 export interface MatchedCommand {

@@ -22,6 +22,8 @@ import { Agents, attempt, type Attempt } from './http.js';
 import { keyRange, toBytes, type Bytes, type RangeShape } from './keys.js';
 import { KeptLease } from './lease.js';
 import { acquireLock, campaign, observeElection, type HeldLock, type Leadership, type RecipeOptions } from './recipes.js';
+import { serviceRange } from '../protocol/registry-record.js';
+import { registryEventsOf, type RegistryBatch } from './registry.js';
 import { Router, type Topology } from './routing.js';
 import { TxnBuilder } from './txn.js';
 import { watchStream, type WatchBatch, type WatchOptions } from './watch.js';
@@ -73,7 +75,7 @@ export type DeleteOptions = RangeShape & { readonly prevKv?: boolean } & Signals
 const REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrNoLeader', 'ErrStopped', 'ErrUnhealthy', 'ErrLeaderChanged']);
 
 /** Methods whose request the state machine deduplicates by the client's request ID. */
-const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact', 'putSequential']);
+const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange', 'txn', 'compact', 'putSequential', 'registryRegister', 'registryDeregister', 'workerAllocate', 'workerRelease', 'segmentReserve']);
 
 /**
  * Writes that are harmless to send again, so that a lost one goes to the next endpoint: a lock or campaign finds
@@ -105,6 +107,7 @@ export function isReadOnly<M extends Method>(method: M, request: Requests[M]): b
     case 'leaseLeases':
     case 'leader':
     case 'observe':
+    case 'registryList':
       return true;
     case 'txn':
       return isReadOnlyTxn(request as TxnRequest);
@@ -352,6 +355,40 @@ export class Client {
   /** The leaders of the election `name` as they change, the current one first (see recipes.ts). */
   observe(name: Bytes, options: { signal?: AbortSignal } = {}): AsyncGenerator<{ header: ResponseHeader; kv: KeyValue }> {
     return observeElection(this, name, options);
+  }
+
+  /** Registers (or re-registers, updating it) an instance of a service under a lease. */
+  registryRegister(request: Requests['registryRegister'], options: CallOptions = {}): Promise<Result<'registryRegister'>> {
+    return this.call('registryRegister', request, options);
+  }
+
+  registryDeregister(service: string, instance: string, options: CallOptions = {}): Promise<Result<'registryDeregister'>> {
+    return this.call('registryDeregister', { service, instance }, options);
+  }
+
+  /** The instances of a service at one revision (the header's): passing ones carrying every tag asked for, unless `includeUnhealthy`. */
+  registryList(service: string, filter: Omit<Requests['registryList'], 'service'> = {}, options: CallOptions = {}): Promise<Result<'registryList'>> {
+    return this.call('registryList', { service, ...filter }, options);
+  }
+
+  /** Registrations, updates, health changes and deregistrations of a service's instances, as they happen (see registry.ts). */
+  async *registryWatch(service: string, options: { startRevision?: number; signal?: AbortSignal } = {}): AsyncGenerator<RegistryBatch> {
+    const range = serviceRange(service);
+    for await (const batch of this.watch(range.key, { rangeEnd: range.rangeEnd, prevKv: true, ...options })) yield registryEventsOf(batch);
+  }
+
+  /** The lowest free worker ID of a pool of `workerCount` (default 1024), bound to a lease. */
+  workerAllocate(pool: string, lease: number, workerCount?: number, options: CallOptions = {}): Promise<Result<'workerAllocate'>> {
+    return this.call('workerAllocate', workerCount === undefined ? { pool, lease } : { pool, lease, workerCount }, options);
+  }
+
+  workerRelease(pool: string, workerId: number, lease: number, options: CallOptions = {}): Promise<Result<'workerRelease'>> {
+    return this.call('workerRelease', { pool, workerId, lease }, options);
+  }
+
+  /** A block [start, start + count) of a named counter, in one write. */
+  segmentReserve(name: string, count: number, options: CallOptions = {}): Promise<Result<'segmentReserve'>> {
+    return this.call('segmentReserve', { name, count }, options);
   }
 
   /** The status of one member, asked of that member only. */

@@ -5,6 +5,8 @@ import type { MemberAddRequest, MemberAddResponse, MemberListRequest, MemberList
 import type { LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse } from './lease.js';
 import type { LockRequest, LockResponse, PutSequentialRequest, PutSequentialResponse, UnlockRequest, UnlockResponse } from './lock.js';
 import type { CampaignRequest, CampaignResponse, LeaderRequest, LeaderResponse, ProclaimRequest, ProclaimResponse, ResignRequest, ResignResponse } from './election.js';
+import type { RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, RegistryRegisterResponse } from './registry.js';
+import type { SegmentReserveRequest, SegmentReserveResponse, WorkerAllocateRequest, WorkerAllocateResponse, WorkerReleaseRequest, WorkerReleaseResponse } from './snowflake.js';
 import type { CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './kv.js';
 
 export const METHOD_PATHS = {
@@ -33,6 +35,12 @@ export const METHOD_PATHS = {
   /** One answer (the current leader) per call here; the gateway path streams (see ELECTION_OBSERVE_PATH). */
   observe: '/v3/election/observe',
   resign: '/v3/election/resign',
+  registryRegister: '/v3/registry/register',
+  registryDeregister: '/v3/registry/deregister',
+  registryList: '/v3/registry/list',
+  workerAllocate: '/v3/snowflake/worker/allocate',
+  workerRelease: '/v3/snowflake/worker/release',
+  segmentReserve: '/v3/snowflake/segment/reserve',
 } as const;
 
 /** etcd 3.4's gateway also binds these lease calls under /v3/kv/lease/ (etcdctl's older paths). */
@@ -74,6 +82,12 @@ export interface Requests {
   leader: LeaderRequest;
   observe: LeaderRequest;
   resign: ResignRequest;
+  registryRegister: RegistryRegisterRequest;
+  registryDeregister: RegistryDeregisterRequest;
+  registryList: RegistryListRequest;
+  workerAllocate: WorkerAllocateRequest;
+  workerRelease: WorkerReleaseRequest;
+  segmentReserve: SegmentReserveRequest;
 }
 
 export interface Responses {
@@ -100,6 +114,12 @@ export interface Responses {
   leader: LeaderResponse;
   observe: LeaderResponse;
   resign: ResignResponse;
+  registryRegister: RegistryRegisterResponse;
+  registryDeregister: RegistryDeregisterResponse;
+  registryList: RegistryListResponse;
+  workerAllocate: WorkerAllocateResponse;
+  workerRelease: WorkerReleaseResponse;
+  segmentReserve: SegmentReserveResponse;
 }
 
 export const HEALTH_PATH = '/health';

@@ -108,6 +108,12 @@ export const ERRORS = {
   // The client side: no member could be reached.
   ErrUnreachable: { grpc: GRPC.unavailable, message: 'no endpoint could be reached' },
   ErrResponseTooLarge: { grpc: GRPC.resourceExhausted, message: 'response is larger than the client accepts' },
+  ErrWorkerIdsExhausted: { grpc: GRPC.resourceExhausted, message: 'every worker ID of the pool is held or not yet reusable' },
+  ErrTooManyWorkers: { grpc: GRPC.resourceExhausted, message: 'too many worker records' },
+  ErrTooManyCounters: { grpc: GRPC.resourceExhausted, message: 'too many segment counters' },
+  ErrWorkerNotHeld: { grpc: GRPC.failedPrecondition, message: 'worker ID is not held by this lease' },
+  ErrClockMovedBackwards: { grpc: GRPC.failedPrecondition, message: 'clock moved backwards' },
+  ErrCounterExhausted: { grpc: GRPC.outOfRange, message: 'segment counter would pass 2^53-1' },
   ErrCanceled: { grpc: GRPC.cancelled, message: 'request canceled by the client' },
   ErrConnectionClosed: { grpc: GRPC.unavailable, message: 'connection closed' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -77,6 +77,7 @@ import {
   encodeLeaseTimeToLiveResponse,
   encodeLeaseTtlResponse,
 } from './json-lease.js';
+import * as recipes from './json-recipes.js';
 import { JsonWriter } from './json-scalars.js';
 import { decodeEmptyResponse, decodeLockRequest, decodeLockResponse, decodePutSequentialRequest, decodePutSequentialResponse, decodeUnlockRequest, encodeEmptyResponse, encodeLockRequest, encodeLockResponse, encodePutSequentialRequest, encodePutSequentialResponse, encodeUnlockRequest } from './json-lock.js';
 import { decodeCampaignRequest, decodeCampaignResponse, decodeLeaderRequest, decodeLeaderResponse, decodeProclaimRequest, decodeResignRequest, encodeCampaignRequest, encodeCampaignResponse, encodeLeaderRequest, encodeLeaderResponse, encodeProclaimRequest, encodeResignRequest } from './json-election.js';
@@ -236,6 +237,48 @@ const CODECS: Codecs = {
     decodeResponse: decodeLeaderResponse,
   },
   resign: { response: 'ResignResponse', decodeRequest: decodeResignRequest, encodeRequest: encodeResignRequest, encodeResponse: encodeEmptyResponse, decodeResponse: decodeEmptyResponse },
+  registryRegister: {
+    response: 'RegistryRegisterResponse',
+    decodeRequest: recipes.decodeRegisterRequest,
+    encodeRequest: recipes.encodeRegisterRequest,
+    encodeResponse: recipes.encodeEmptyResponse,
+    decodeResponse: recipes.decodeEmptyResponse,
+  },
+  registryDeregister: {
+    response: 'RegistryDeregisterResponse',
+    decodeRequest: recipes.decodeDeregisterRequest,
+    encodeRequest: recipes.encodeDeregisterRequest,
+    encodeResponse: recipes.encodeDeregisterResponse,
+    decodeResponse: recipes.decodeDeregisterResponse,
+  },
+  registryList: {
+    response: 'RegistryListResponse',
+    decodeRequest: recipes.decodeListRequest,
+    encodeRequest: recipes.encodeListRequest,
+    encodeResponse: recipes.encodeListResponse,
+    decodeResponse: recipes.decodeListResponse,
+  },
+  workerAllocate: {
+    response: 'WorkerAllocateResponse',
+    decodeRequest: recipes.decodeWorkerAllocateRequest,
+    encodeRequest: recipes.encodeWorkerAllocateRequest,
+    encodeResponse: recipes.encodeWorkerAllocateResponse,
+    decodeResponse: recipes.decodeWorkerAllocateResponse,
+  },
+  workerRelease: {
+    response: 'WorkerReleaseResponse',
+    decodeRequest: recipes.decodeWorkerReleaseRequest,
+    encodeRequest: recipes.encodeWorkerReleaseRequest,
+    encodeResponse: recipes.encodeEmptyResponse,
+    decodeResponse: recipes.decodeEmptyResponse,
+  },
+  segmentReserve: {
+    response: 'SegmentReserveResponse',
+    decodeRequest: recipes.decodeSegmentReserveRequest,
+    encodeRequest: recipes.encodeSegmentReserveRequest,
+    encodeResponse: recipes.encodeSegmentReserveResponse,
+    decodeResponse: recipes.decodeSegmentReserveResponse,
+  },
 };
 
 function codecOf<M extends Method>(method: M): MethodCodec<Requests[M], Responses[M]> {

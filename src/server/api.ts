@@ -7,32 +7,21 @@ import type { Method, Requests, Responses } from '../protocol/api.js';
 import { NO_MEMBER_ID, type StatusResponse } from '../protocol/cluster.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { validateClientRequest, type ClientRequest } from '../protocol/request-id.js';
-import { validateKvCommand, validateRangeRequest, type KvCommand } from '../state/index.js';
+import { validateRangeRequest } from '../state/index.js';
 import { grantLease, keepAliveLease, leaseTimeToLive, listLeases, revokeLease } from './lease-api.js';
 import { callLeader, mustRelay } from './leader-relay.js';
 import { lock, putSequential, unlock } from './lock-api.js';
 import { campaign, leader, observe, proclaim, resign } from './election-api.js';
 import type { Member } from './member.js';
 import { addMember, listMembers, promoteMember, removeMember } from './membership.js';
+import { deregisterInstance, listInstances, registerInstance } from './registry-api.js';
+import { allocateWorker, releaseWorker, reserveSegment } from './snowflake-api.js';
 import { packageVersion } from './version.js';
+import { proposeWrite, type RequestContext } from './write.js';
 
-/** What a request carries besides its body: the client's request ID of a write, for deduplication. */
-export interface RequestContext {
-  readonly client?: ClientRequest;
-  /** Aborted when the caller went away (its HTTP connection closed): a waiting lock or campaign withdraws. */
-  readonly signal?: AbortSignal;
-}
+export type { RequestContext } from './write.js';
 
 export type Handler<M extends Method> = (member: Member, request: Requests[M], context?: RequestContext) => Promise<{ header: ResponseHeader; response: Responses[M] }>;
-
-async function write<R>(member: Member, command: KvCommand, context: RequestContext = {}): Promise<{ header: ResponseHeader; response: R }> {
-  const invalid = validateKvCommand(command) ?? (context.client === undefined ? null : validateClientRequest(context.client));
-  if (invalid !== null) throw invalid;
-  const result = await member.proposeKv(command, context.client);
-  if (!result.ok) throw result.error;
-  return { header: member.header(result.revision), response: result.response as R };
-}
 
 export const handlers: { readonly [M in Method]: Handler<M> } = {
   range: (member, request) => {
@@ -40,10 +29,10 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
     if (invalid !== null) throw invalid;
     return member.range(request);
   },
-  put: (member, request, context) => write(member, { type: 'put', request }, context),
-  deleteRange: (member, request, context) => write(member, { type: 'deleteRange', request }, context),
-  txn: (member, request, context) => write(member, { type: 'txn', request }, context),
-  compact: (member, request, context) => write(member, { type: 'compact', request }, context),
+  put: (member, request, context) => proposeWrite(member, { type: 'put', request }, context),
+  deleteRange: (member, request, context) => proposeWrite(member, { type: 'deleteRange', request }, context),
+  txn: (member, request, context) => proposeWrite(member, { type: 'txn', request }, context),
+  compact: (member, request, context) => proposeWrite(member, { type: 'compact', request }, context),
   status: async (member) => ({ header: member.header(), response: await statusOf(member) }),
   memberList: async (member, request) => {
     if (request.linearizable === true) await member.linearizableBarrier();
@@ -65,6 +54,12 @@ export const handlers: { readonly [M in Method]: Handler<M> } = {
   leader,
   observe,
   resign,
+  registryRegister: registerInstance,
+  registryDeregister: deregisterInstance,
+  registryList: listInstances,
+  workerAllocate: allocateWorker,
+  workerRelease: releaseWorker,
+  segmentReserve: reserveSegment,
 };
 
 type AnyHandler = (member: Member, request: unknown, context: RequestContext) => Promise<{ header: ResponseHeader; response: unknown }>;

@@ -61,7 +61,8 @@ export async function grantLease(member: Member, request: LeaseGrantRequest): An
 }
 
 export async function revokeLease(member: Member, request: LeaseRevokeRequest): Answer<LeaseRevokeResponse> {
-  const result = await proposeLease(member, { type: 'leaseRevoke', request: { id: request.id } });
+  // The member's wall time: from it the worker IDs the lease held become reusable (src/state/workers.ts).
+  const result = await proposeLease(member, { type: 'leaseRevoke', request: { id: request.id, atMs: Date.now() } });
   return { header: member.header(result.revision), response: {} };
 }
 

@@ -228,7 +228,7 @@ export class Lessor {
     this.revoking.add(id);
     this.options.log.debug('lease expired; revoking', { lease: id });
     this.options
-      .propose({ type: 'leaseRevoke', request: { id } })
+      .propose({ type: 'leaseRevoke', request: { id, atMs: Date.now() } })
       .catch((error: unknown) => {
         this.options.log.debug('revoking an expired lease failed; retrying', { lease: id, error });
         return null;

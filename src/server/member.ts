@@ -21,6 +21,8 @@ import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
 import { KeepAliveRelay } from './keepalive-relay.js';
 import { Lessor } from './lessor.js';
+import { HealthChecker, isRegistryKey, REGISTRY_RANGE } from './registry-health.js';
+import type { WatchEvent } from '../protocol/watch.js';
 import { WatchHub } from './watch-hub.js';
 import { ConclaveStateMachine, encodeProposal, type Applied, type Command } from './state-machine.js';
 
@@ -66,6 +68,8 @@ export class Member {
   readonly watches: WatchHub;
   /** Lease time: expiries and renewals at the leader, deadline estimates everywhere. */
   readonly lessor: Lessor;
+  /** The registry's active health checks, run while this member leads. */
+  readonly healthChecks: HealthChecker;
   /** Renewals taken here while another member leads, on their way to it. */
   readonly keepAliveRelay = new KeepAliveRelay();
   /** The cuts a test makes to partition this member (peer-faults.ts); null unless --unsafe-peer-fault-injection. */
@@ -127,6 +131,22 @@ export class Member {
       log: this.log,
     });
     this.lessor.loaded();
+    this.healthChecks = new HealthChecker({
+      scan: async () => {
+        const { revision, response } = await this.kv.range({ ...REGISTRY_RANGE, serializable: true }, this.storage.backend);
+        return { revision, kvs: response.kvs };
+      },
+      replay: async (from, through) => {
+        const events: WatchEvent[] = [];
+        await this.kv.replayEvents(this.storage.backend, from, through, (batch) => {
+          for (const { event } of batch.events) if (isRegistryKey(event.kv.key)) events.push(event);
+          return true;
+        });
+        return events;
+      },
+      propose: (command) => this.proposeKv(command),
+      log: this.log,
+    });
     this.proposals = new ProposalTracker(nonce, serverLimits.maxPendingProposals, serverLimits.requestTimeoutMs, now);
     this.reads = new ReadBatcher({
       requestReadIndex: (context) => {
@@ -161,8 +181,13 @@ export class Member {
       onSoftState: (soft) => {
         this.log.info(soft.role === 'leader' ? 'became leader' : soft.leader === '' ? 'no leader' : 'following', { role: soft.role, leader: soft.leader, term: this.node.term });
         if (soft.leader !== '') this.wakeLeaderWaiters(null);
-        if (soft.role === 'leader') this.lessor.promote();
-        else this.lessor.demote();
+        if (soft.role === 'leader') {
+          this.lessor.promote();
+          this.healthChecks.promote();
+        } else {
+          this.lessor.demote();
+          this.healthChecks.demote();
+        }
       },
       onFatal: (error) => this.fatal(error),
     });
@@ -390,6 +415,7 @@ export class Member {
     this.watches.notify(this.kv.revision);
     if (applied !== null) {
       if (applied.command.kind === 'kv' && applied.result !== null && applied.command.command.type.startsWith('lease')) this.lessor.applied(applied.command.command, applied.result);
+      if (applied.command.kind === 'kv' && applied.result?.ok === true) this.healthChecks.applied(applied.command.command, applied.result.revision);
       this.proposals.settle(applied.requestId, applied.result);
       if (applied.command.kind === 'member') this.membershipChanged();
     }
@@ -474,6 +500,7 @@ export class Member {
       clearInterval(this.leaseTicker);
       const stopped = new ConclaveError('ErrStopped');
       this.lessor.close(stopped);
+      this.healthChecks.close();
       this.keepAliveRelay.close();
       this.proposals.failAll(stopped);
       this.reads.failAll(stopped);

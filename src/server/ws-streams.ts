@@ -10,6 +10,7 @@ import type { Json, Wire } from '../protocol/json.js';
 import { JSON_WATCH_RESPONSES, MSGPACK_WATCH_RESPONSES } from '../protocol/watch-encodings.js';
 import { keepAliveLease } from './lease-api.js';
 import { observeLeaders } from './election-api.js';
+import { registryWatch } from './registry-stream.js';
 import type { Member } from './member.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -112,7 +113,7 @@ function observe(context: StreamContext): StreamSession {
   };
 }
 
-export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive, observe };
+export const STREAM_METHODS: Readonly<Record<string, StreamMethod>> = { watch, leaseKeepAlive, observe, registryWatch };
 
 export function isStreamMethod(name: string): boolean {
   return Object.hasOwn(STREAM_METHODS, name);

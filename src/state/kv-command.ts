@@ -22,6 +22,8 @@ import type {
 } from '../protocol/kv.js';
 import type { LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse } from '../protocol/lease.js';
 import type { PutSequentialRequest, PutSequentialResponse } from '../protocol/lock.js';
+import type { SegmentReserveRequest, SegmentReserveResponse, WorkerAllocateResponse, WorkerReleaseResponse } from '../protocol/snowflake.js';
+import type { WorkerAllocateCommand, WorkerReleaseCommand } from './workers.js';
 
 export type KvCommand =
   | { readonly type: 'put'; readonly request: PutRequest }
@@ -30,11 +32,16 @@ export type KvCommand =
   | { readonly type: 'compact'; readonly request: CompactionRequest }
   /** The ID is chosen by the member that took the request, the TTL raised to the cluster's minimum there. */
   | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number } }
-  | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest }
+  /** `atMs`: the proposer's wall time, from which the worker IDs the lease held become reusable (workers.ts); absent in old entries. */
+  | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest & { readonly atMs?: number } }
   /** The leader's record of leases' remaining time (see lease-table.ts). */
   | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } }
   /** A key named by the cluster: the prefix and the command's revision (kv-sequential.ts). */
-  | { readonly type: 'putSequential'; readonly request: PutSequentialRequest };
+  | { readonly type: 'putSequential'; readonly request: PutSequentialRequest }
+  /** Snowflake worker IDs and segments (workers.ts, segments.ts). */
+  | { readonly type: 'workerAllocate'; readonly request: WorkerAllocateCommand }
+  | { readonly type: 'workerRelease'; readonly request: WorkerReleaseCommand }
+  | { readonly type: 'segmentReserve'; readonly request: SegmentReserveRequest };
 
 export interface LeaseCheckpoint {
   readonly id: number;
@@ -43,11 +50,11 @@ export interface LeaseCheckpoint {
 
 /** The outcome of applying a command; `revision` is the store's revision after it (the response header's). */
 export type KvResult = { readonly revision: number } & (
-  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse | PutSequentialResponse }
+  | { readonly ok: true; readonly response: PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | LeaseGrantResponse | LeaseRevokeResponse | PutSequentialResponse | WorkerAllocateResponse | WorkerReleaseResponse | SegmentReserveResponse }
   | { readonly ok: false; readonly error: ConclaveError }
 );
 
-const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6, putSequential: 7 } as const;
+const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6, putSequential: 7, workerAllocate: 10, workerRelease: 11, segmentReserve: 12 } as const;
 /** Flags of a sequential put. */
 const SEQUENTIAL_ONE_PER_LEASE = 1;
 const OP = { range: 0, put: 1, deleteRange: 2, txn: 3 } as const;
@@ -76,7 +83,7 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     case 'leaseGrant':
       return encode([COMMAND.leaseGrant, command.request.id, command.request.ttl]);
     case 'leaseRevoke':
-      return encode([COMMAND.leaseRevoke, command.request.id]);
+      return encode(command.request.atMs === undefined ? [COMMAND.leaseRevoke, command.request.id] : [COMMAND.leaseRevoke, command.request.id, command.request.atMs]);
     case 'leaseCheckpoint':
       // Flat pairs: a checkpoint of 1000 leases is one array, not 1000.
       return encode([COMMAND.leaseCheckpoint, command.request.checkpoints.flatMap((c) => [c.id, c.remainingMs])]);
@@ -84,6 +91,16 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
       const r = command.request;
       return encode([COMMAND.putSequential, r.prefix, r.value, r.lease ?? 0, r.onePerLease === true ? SEQUENTIAL_ONE_PER_LEASE : 0]);
     }
+    case 'workerAllocate': {
+      const r = command.request;
+      return encode([COMMAND.workerAllocate, r.pool, r.lease, r.workerCount, r.nowMs, r.maxClockSkewMs]);
+    }
+    case 'workerRelease': {
+      const r = command.request;
+      return encode([COMMAND.workerRelease, r.pool, r.workerId, r.lease, r.nowMs]);
+    }
+    case 'segmentReserve':
+      return encode([COMMAND.segmentReserve, command.request.name, command.request.count]);
   }
 }
 
@@ -172,6 +189,12 @@ class Fields {
     return value;
   }
 
+  string(): string {
+    const value = this.next();
+    if (typeof value !== 'string') throw malformed(`${this.what} field ${this.at - 1} is not a string`);
+    return value;
+  }
+
   code<T>(table: readonly T[]): T {
     const value = table[this.int()];
     if (value === undefined) throw malformed(`${this.what} field ${this.at - 1} is an unknown code`);
@@ -223,8 +246,24 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
     }
     case COMMAND.leaseRevoke: {
       const id = command.int();
+      const atMs = command.atEnd ? undefined : command.int();
       command.done();
-      return { type: 'leaseRevoke', request: { id } };
+      return { type: 'leaseRevoke', request: atMs === undefined ? { id } : { id, atMs } };
+    }
+    case COMMAND.workerAllocate: {
+      const request = { pool: command.string(), lease: command.int(), workerCount: command.int(), nowMs: command.int(), maxClockSkewMs: command.int() };
+      command.done();
+      return { type: 'workerAllocate', request };
+    }
+    case COMMAND.workerRelease: {
+      const request = { pool: command.string(), workerId: command.int(), lease: command.int(), nowMs: command.int() };
+      command.done();
+      return { type: 'workerRelease', request };
+    }
+    case COMMAND.segmentReserve: {
+      const request = { name: command.string(), count: command.int() };
+      command.done();
+      return { type: 'segmentReserve', request };
     }
     case COMMAND.leaseCheckpoint: {
       const pairs = Fields.of(command.array(), 'lease checkpoint');

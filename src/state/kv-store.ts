@@ -31,6 +31,8 @@ import { validateKvCommand, validateRangeRequest } from './kv-validate.js';
 import { WriteContext } from './kv-write.js';
 import { putSequential } from './kv-sequential.js';
 import type { PutSequentialRequest } from '../protocol/lock.js';
+import { SegmentCounters } from './segments.js';
+import { WorkerTable } from './workers.js';
 
 export interface KvStoreOptions {
   readonly limits?: Partial<KvLimits>;
@@ -44,6 +46,9 @@ export class KvStore {
   /** The live leases (a put with a lease that is not among them fails ErrLeaseNotFound). */
   readonly leases = new LeaseTable();
   private readonly leaseExists = (lease: number): boolean => this.leases.has(lease);
+  /** Snowflake worker IDs, each bound to a lease (freed in its revoke), and segment counters. */
+  readonly workers = new WorkerTable();
+  private readonly segments = new SegmentCounters();
   private readonly limits: KvLimits;
   private applying = false;
   /** Set while load() reads the backend: an apply then would be overwritten by what it read before. */
@@ -67,7 +72,8 @@ export class KvStore {
       const meta = bytes === undefined ? { revision: FRESH_REVISION, compactRevision: 0 } : decodeMeta(bytes);
       this.current = meta.revision;
       this.compacted = meta.compactRevision;
-      await this.leases.load(reader, this.limits.scanPageRows);
+      // Issued together: each table's first page is asked for in this turn.
+      await Promise.all([this.leases, this.workers, this.segments].map((table) => table.load(reader, this.limits.scanPageRows)));
     } finally {
       this.loading = false;
     }
@@ -104,12 +110,18 @@ export class KvStore {
           return refused === null ? { revision: this.current, ok: true, response: { id: command.request.id, ttl: command.request.ttl } } : this.refuse(refused);
         }
         case 'leaseRevoke':
-          return await this.revokeLease(command.request.id, writer);
+          return await this.revokeLease(command.request.id, command.request.atMs ?? 0, writer);
         case 'putSequential':
           return this.putSequential(command.request, writer);
         case 'leaseCheckpoint':
           for (const { id, remainingMs } of command.request.checkpoints) this.leases.checkpoint(writer, id, remainingMs);
           return { revision: this.current, ok: true, response: {} };
+        case 'workerAllocate':
+          return this.outcome(this.workers.allocate(writer, command.request, this.leases.get(command.request.lease)?.ttlSeconds));
+        case 'workerRelease':
+          return this.outcome(this.workers.release(writer, command.request) ?? {});
+        case 'segmentReserve':
+          return this.outcome(this.segments.reserve(writer, command.request));
         default:
           throw new Error(`unknown key-value command ${(command as { type: unknown }).type as string}`);
       }
@@ -220,8 +232,16 @@ export class KvStore {
     return { revision: this.current, ok: true, response };
   }
 
-  /** Deletes the lease and every key attached to it, all in one revision (none if it had no keys). */
-  private async revokeLease(id: number, writer: StateWriter): Promise<KvResult> {
+  /** A recipe's answer: it writes no key, so the revision stays. */
+  private outcome(response: ConclaveError | Extract<KvResult, { ok: true }>['response']): KvResult {
+    return response instanceof ConclaveError ? this.refuse(response) : { revision: this.current, ok: true, response };
+  }
+
+  /**
+   * Deletes the lease and every key attached to it, all in one revision (none if it had no keys), and frees the
+   * worker IDs it held from `atMs` (the proposer's wall time, 0 when the command carried none).
+   */
+  private async revokeLease(id: number, atMs: number, writer: StateWriter): Promise<KvResult> {
     if (!this.leases.has(id)) return this.refuse(new ConclaveError('ErrLeaseNotFound'));
     const keys = await this.leases.attachedKeys(writer, id, this.limits.scanPageRows);
     const context = this.context(writer);
@@ -230,6 +250,7 @@ export class KvStore {
       if (!deleted) throw new Error(`lease ${id}: key ${keyName(key)} is attached to it, but its current record says otherwise`);
     }
     this.leases.remove(writer, id);
+    this.workers.freeLease(writer, id, atMs);
     this.commit(context, writer);
     return { revision: this.current, ok: true, response: {} };
   }

@@ -8,6 +8,8 @@ import { ConclaveError } from '../protocol/errors.js';
 import type { KvCommand } from './kv-command.js';
 import { compareBytes, keyName, spanOf } from './kv-layout.js';
 import { sequentialKey } from './kv-sequential.js';
+import { checkReserve } from './segments.js';
+import { checkAllocate, checkRelease } from './workers.js';
 
 const SORT_ORDERS = new Set(['none', 'ascend', 'descend']);
 const SORT_TARGETS = new Set(['key', 'version', 'create', 'mod', 'value']);
@@ -26,13 +28,19 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
     case 'leaseGrant':
       return checkLeaseId(command.request.id) ?? checkTtl(command.request.ttl, limits);
     case 'leaseRevoke':
-      return checkLeaseId(command.request.id);
+      return checkLeaseId(command.request.id) ?? count(command.request.atMs, 'atMs');
     case 'putSequential': {
       const { prefix, value, lease, onePerLease } = command.request;
       if (!(prefix instanceof Uint8Array) || prefix.length === 0) return new ConclaveError('ErrEmptyKey', 'a sequential put needs a prefix');
       if (onePerLease === true && (lease ?? 0) === 0) return new ConclaveError('ErrInvalidField', 'onePerLease needs a lease');
       return checkPut({ key: sequentialKey(prefix, 0), value, lease }, limits);
     }
+    case 'workerAllocate':
+      return checkAllocate(command.request);
+    case 'workerRelease':
+      return checkRelease(command.request);
+    case 'segmentReserve':
+      return checkReserve(command.request);
     case 'leaseCheckpoint': {
       const { checkpoints } = command.request;
       if (!Array.isArray(checkpoints) || checkpoints.length > limits.maxCheckpointsPerCommand) {

@@ -80,6 +80,41 @@ const kvTree = fc.letrec<{ txn: TxnRequest; op: RequestOp }>((tie) => ({
 
 const peerUrls = fc.array(url, { maxLength: 3 });
 
+const name = fc.stringMatching(/^[a-z0-9._-]{1,12}$/);
+const text = fc.string({ minLength: 1, maxLength: 12 });
+const tags = fc.array(text, { minLength: 1, maxLength: 3 });
+// Map keys without '_': the round trip also reads every name camel-cased, map keys included.
+const metadataKey = fc.stringMatching(/^[a-zA-Z0-9. -]{1,12}$/);
+const metadata = fc.dictionary(metadataKey, fc.string({ maxLength: 8 }), { minKeys: 1, maxKeys: 3 });
+const healthCheck = fc.record(
+  {
+    type: fc.constantFrom('http' as const, 'tcp' as const),
+    path: fc.constantFrom('/health', '/ready'),
+    expectedStatus: fc.integer({ min: 100, max: 599 }),
+    intervalMs: count,
+    timeoutMs: count,
+    healthyThreshold: positive,
+    unhealthyThreshold: positive,
+  },
+  { requiredKeys: ['type', 'intervalMs', 'timeoutMs'] },
+);
+const serviceInstance = fc.record(
+  {
+    service: name,
+    instance: name,
+    address: text,
+    port: count,
+    tags: fc.array(text, { maxLength: 3 }),
+    metadata: fc.dictionary(metadataKey, fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+    weight: count,
+    health: fc.constantFrom('passing' as const, 'critical' as const),
+    check: healthCheck,
+    lease: count,
+    modRevision: count,
+  },
+  { requiredKeys: ['service', 'instance', 'address', 'port', 'tags', 'metadata', 'weight', 'health', 'lease', 'modRevision'] },
+);
+
 export const requests: { readonly [M in Method]: fc.Arbitrary<Requests[M]> } = {
   range: rangeRequest,
   put: putRequest,
@@ -104,6 +139,15 @@ export const requests: { readonly [M in Method]: fc.Arbitrary<Requests[M]> } = {
   leader: fc.record({ name: bytes() }),
   observe: fc.record({ name: bytes() }),
   resign: fc.record({ leader: leaderKey() }),
+  registryRegister: fc.record(
+    { service: name, instance: name, address: text, port: count, lease: count, tags, metadata, weight: count, check: healthCheck },
+    { requiredKeys: ['service', 'instance', 'address', 'port', 'lease'] },
+  ),
+  registryDeregister: fc.record({ service: name, instance: name }),
+  registryList: fc.record({ service: name, tags, includeUnhealthy: fc.constant(true), revision: positive }, { requiredKeys: ['service'] }),
+  workerAllocate: fc.record({ pool: name, lease: count, workerCount: positive }, { requiredKeys: ['pool', 'lease'] }),
+  workerRelease: fc.record({ pool: name, workerId: count, lease: count }),
+  segmentReserve: fc.record({ name, count }),
 };
 
 function leaderKey(): fc.Arbitrary<LeaderKey> {
@@ -172,6 +216,12 @@ export const responses: { readonly [M in Method]: fc.Arbitrary<Responses[M]> } =
   leader: fc.record({ kv: keyValue }, { requiredKeys: [] }),
   observe: fc.record({ kv: keyValue }, { requiredKeys: [] }),
   resign: fc.constant({}),
+  registryRegister: fc.constant({}),
+  registryDeregister: fc.record({ deleted: count }),
+  registryList: fc.record({ instances: fc.array(serviceInstance, { maxLength: 3 }) }),
+  workerAllocate: fc.record({ workerId: count, notBeforeMs: count }),
+  workerRelease: fc.constant({}),
+  segmentReserve: fc.record({ start: count, count }),
 };
 
 export const METHODS = Object.keys(requests) as Method[];

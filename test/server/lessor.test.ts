@@ -123,7 +123,8 @@ describe('the lessor', () => {
     rig.lessor.tick();
     await settle();
     await settle();
-    expect(rig.proposed.at(-1)).toEqual({ type: 'leaseRevoke', request: { id: 1 } });
+    // The revoke carries the leader's wall time: the worker IDs the lease held are reusable from it (state/workers.ts).
+    expect(rig.proposed.at(-1)).toEqual({ type: 'leaseRevoke', request: { id: 1, atMs: expect.any(Number) } });
     expect(rig.kv.store.leases.has(1)).toBe(false);
     expect((await rig.kv.get('k')).count).toBe(0);
     expect(rig.lessor.remainingSeconds(1)).toBe(-1);

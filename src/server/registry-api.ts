@@ -1,0 +1,35 @@
+// The service registry's calls. An instance is a key-value pair attached to its lease (src/protocol/registry-
+// record.ts): registering is a put (re-registering the same instance updates it), deregistering a delete, and
+// the lease's revoke deletes it in the revoke's revision. Discovery is a linearizable range of the service's prefix
+// at one revision (the header's), decoded and filtered here.
+
+import { ConclaveError } from '../protocol/errors.js';
+import type { ResponseHeader } from '../protocol/kv.js';
+import { checkServiceName, deregistrationDelete, listedInstances, registrationPut, serviceRange } from '../protocol/registry-record.js';
+import type { RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, RegistryRegisterResponse } from '../protocol/registry.js';
+import type { DeleteRangeResponse } from '../protocol/kv.js';
+import type { Member } from './member.js';
+import { proposeWrite, type RequestContext } from './write.js';
+
+type Answer<R> = Promise<{ header: ResponseHeader; response: R }>;
+
+export async function registerInstance(member: Member, request: RegistryRegisterRequest, context?: RequestContext): Answer<RegistryRegisterResponse> {
+  const { header } = await proposeWrite(member, { type: 'put', request: registrationPut(request) }, context);
+  return { header, response: {} };
+}
+
+export async function deregisterInstance(member: Member, request: RegistryDeregisterRequest, context?: RequestContext): Answer<RegistryDeregisterResponse> {
+  const remove = deregistrationDelete(request.service, request.instance);
+  const { header, response } = await proposeWrite<DeleteRangeResponse>(member, { type: 'deleteRange', request: remove }, context);
+  return { header, response: { deleted: response.deleted } };
+}
+
+export async function listInstances(member: Member, request: RegistryListRequest): Answer<RegistryListResponse> {
+  const invalid = checkServiceName(request.service);
+  if (invalid !== null) throw invalid;
+  const tags = request.tags ?? [];
+  if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) throw new ConclaveError('ErrInvalidField', 'tags must be strings');
+  const range = serviceRange(request.service);
+  const { header, response } = await member.range({ ...range, ...(request.revision === undefined ? {} : { revision: request.revision }) });
+  return { header, response: { instances: listedInstances(response.kvs, tags, request.includeUnhealthy === true) } };
+}
