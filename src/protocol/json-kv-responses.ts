@@ -1,9 +1,9 @@
 // The key-value responses in JSON (mvccpb.KeyValue, RangeResponse, PutResponse, DeleteRangeResponse, TxnResponse
-// with ResponseOp, CompactionResponse). The top-level header is the caller's (src/protocol/json.ts); these
+// with ResponseOp; a CompactionResponse has no fields and uses the shared empty codec). The top-level header is the caller's (src/protocol/json.ts); these
 // functions write and read the fields after it, so the same code serves a response and one nested in a txn.
 
 import { kvLimits } from '../limits.js';
-import type { CompactionResponse, DeleteRangeResponse, KeyValue, PutResponse, RangeResponse, ResponseOp, TxnResponse } from './kv.js';
+import type { DeleteRangeResponse, KeyValue, PutResponse, RangeResponse, ResponseOp, TxnResponse } from './kv.js';
 import { decodeHeader, encodeNestedHeader } from './json-header.js';
 import { boolOf, bytesOf, countOf, JsonWriter, listOf } from './json-scalars.js';
 import { encodingError, FieldReader, fieldPath, invalidField, type EncodeContext, type Field, type JsonObject } from './json-value.js';
@@ -49,8 +49,6 @@ export function encodePutResponse(writer: JsonWriter, response: PutResponse): vo
 export function encodeDeleteRangeResponse(writer: JsonWriter, response: DeleteRangeResponse): void {
   keyValues(writer.count('deleted', response.deleted), 'prev_kvs', response.prevKvs);
 }
-
-export function encodeCompactionResponse(_writer: JsonWriter, _response: CompactionResponse): void {}
 
 /** `revision` goes into the header of each nested response. */
 export function encodeTxnResponse(writer: JsonWriter, response: TxnResponse, revision: number, depth = 0): void {
@@ -102,10 +100,6 @@ export function decodePutResponse(r: FieldReader): PutResponse {
 
 export function decodeDeleteRangeResponse(r: FieldReader): DeleteRangeResponse {
   return { deleted: countOf(r.read('deleted')), prevKvs: listOf(r.read('prev_kvs'), decodeKeyValue) };
-}
-
-export function decodeCompactionResponse(_r: FieldReader): CompactionResponse {
-  return {};
 }
 
 export function decodeTxnResponse(r: FieldReader, depth = 0): TxnResponse {

@@ -9,7 +9,6 @@ import type {
   LeaseLeasesRequest,
   LeaseLeasesResponse,
   LeaseRevokeRequest,
-  LeaseRevokeResponse,
   LeaseTimeToLiveRequest,
   LeaseTimeToLiveResponse,
 } from './lease.js';
@@ -75,12 +74,6 @@ export function encodeLeaseTtlResponse(writer: JsonWriter, response: LeaseGrantR
 
 export function decodeLeaseTtlResponse(r: FieldReader): LeaseGrantResponse & LeaseKeepAliveResponse {
   return { id: countOf(r.read('ID')), ttl: signedOf(r.read('TTL')) };
-}
-
-export function encodeLeaseRevokeResponse(): void {}
-
-export function decodeLeaseRevokeResponse(): LeaseRevokeResponse {
-  return {};
 }
 
 export function encodeLeaseTimeToLiveResponse(writer: JsonWriter, response: LeaseTimeToLiveResponse): void {

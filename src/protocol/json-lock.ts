@@ -3,7 +3,7 @@
 // request (a try-lock) and `fence` to the response (the fencing token, the key's create revision). A sequential
 // put is Conclave's own: {prefix, value, lease, one_per_lease} -> {key, create_revision, created}.
 
-import type { LockRequest, LockResponse, PutSequentialRequest, PutSequentialResponse, UnlockRequest, UnlockResponse } from './lock.js';
+import type { LockRequest, LockResponse, PutSequentialRequest, PutSequentialResponse, UnlockRequest } from './lock.js';
 import { boolOf, bytesOf, countOf, JsonWriter, keyOf } from './json-scalars.js';
 import { assertObject, FieldReader, type EncodeContext, type JsonObject } from './json-value.js';
 
@@ -74,8 +74,3 @@ export function encodeUnlockRequest(request: UnlockRequest, path: string, contex
 }
 
 /** Unlock, proclaim and resign answer with the header alone. */
-export function encodeEmptyResponse(): void {}
-
-export function decodeEmptyResponse(): UnlockResponse {
-  return {};
-}

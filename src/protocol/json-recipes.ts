@@ -135,12 +135,6 @@ export function encodeListRequest(request: RegistryListRequest, path: string, co
 }
 
 /** The answers with nothing but a header (register, release). */
-export function encodeEmptyResponse(): void {}
-
-export function decodeEmptyResponse(): Record<string, never> {
-  return {};
-}
-
 export function encodeDeregisterResponse(writer: JsonWriter, response: RegistryDeregisterResponse): void {
   writer.count('deleted', response.deleted);
 }

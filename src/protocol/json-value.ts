@@ -150,3 +150,10 @@ export function encodingError(context: EncodeContext, path: string, problem: str
 export function assertObject(value: unknown, path: string, context: EncodeContext, message: string): void {
   if (typeof value !== 'object' || value === null) throw encodingError(context, path === '' ? 'request' : path, `expected a ${message}, got ${describeJson(value)}`);
 }
+
+/** A response with no fields of its own beside the header (unlock, proclaim, resign, lease revoke, compaction...). */
+export function encodeEmptyResponse(): void {}
+
+export function decodeEmptyResponse(): Record<string, never> {
+  return {};
+}

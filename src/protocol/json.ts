@@ -48,12 +48,10 @@ import {
   encodeTxnRequest,
 } from './json-kv-requests.js';
 import {
-  decodeCompactionResponse,
   decodeDeleteRangeResponse,
   decodePutResponse,
   decodeRangeResponse,
   decodeTxnResponse,
-  encodeCompactionResponse,
   encodeDeleteRangeResponse,
   encodePutResponse,
   encodeRangeResponse,
@@ -64,7 +62,6 @@ import {
   decodeLeaseIdRequest,
   decodeLeaseLeasesRequest,
   decodeLeaseLeasesResponse,
-  decodeLeaseRevokeResponse,
   decodeLeaseTimeToLiveRequest,
   decodeLeaseTimeToLiveResponse,
   decodeLeaseTtlResponse,
@@ -72,17 +69,16 @@ import {
   encodeLeaseIdRequest,
   encodeLeaseLeasesRequest,
   encodeLeaseLeasesResponse,
-  encodeLeaseRevokeResponse,
   encodeLeaseTimeToLiveRequest,
   encodeLeaseTimeToLiveResponse,
   encodeLeaseTtlResponse,
 } from './json-lease.js';
 import * as recipes from './json-recipes.js';
 import { JsonWriter } from './json-scalars.js';
-import { decodeEmptyResponse, decodeLockRequest, decodeLockResponse, decodePutSequentialRequest, decodePutSequentialResponse, decodeUnlockRequest, encodeEmptyResponse, encodeLockRequest, encodeLockResponse, encodePutSequentialRequest, encodePutSequentialResponse, encodeUnlockRequest } from './json-lock.js';
+import { decodeLockRequest, decodeLockResponse, decodePutSequentialRequest, decodePutSequentialResponse, decodeUnlockRequest, encodeLockRequest, encodeLockResponse, encodePutSequentialRequest, encodePutSequentialResponse, encodeUnlockRequest } from './json-lock.js';
 import { decodeCampaignRequest, decodeCampaignResponse, decodeLeaderRequest, decodeLeaderResponse, decodeProclaimRequest, decodeResignRequest, encodeCampaignRequest, encodeCampaignResponse, encodeLeaderRequest, encodeLeaderResponse, encodeProclaimRequest, encodeResignRequest } from './json-election.js';
 import { decodeError } from './json-errors.js';
-import { describeJson, encodingError, FieldReader, isJsonObject, requestContext, responseContext, type EncodeContext, type Json, type JsonObject, type Wire } from './json-value.js';
+import { decodeEmptyResponse, describeJson, encodeEmptyResponse, encodingError, FieldReader, isJsonObject, requestContext, responseContext, type EncodeContext, type Json, type JsonObject, type Wire } from './json-value.js';
 import { ConclaveError } from './errors.js';
 
 export type { Json, Wire } from './json-value.js';
@@ -136,8 +132,8 @@ const CODECS: Codecs = {
     response: 'CompactionResponse',
     decodeRequest: decodeCompactionRequest,
     encodeRequest: encodeCompactionRequest,
-    encodeResponse: encodeCompactionResponse,
-    decodeResponse: decodeCompactionResponse,
+    encodeResponse: encodeEmptyResponse,
+    decodeResponse: decodeEmptyResponse,
   },
   status: {
     response: 'StatusResponse',
@@ -185,8 +181,8 @@ const CODECS: Codecs = {
     response: 'LeaseRevokeResponse',
     decodeRequest: (body, path) => decodeLeaseIdRequest(body, path, 'LeaseRevokeRequest'),
     encodeRequest: encodeLeaseIdRequest,
-    encodeResponse: encodeLeaseRevokeResponse,
-    decodeResponse: decodeLeaseRevokeResponse,
+    encodeResponse: encodeEmptyResponse,
+    decodeResponse: decodeEmptyResponse,
   },
   leaseKeepAlive: {
     response: 'LeaseKeepAliveResponse',
@@ -241,8 +237,8 @@ const CODECS: Codecs = {
     response: 'RegistryRegisterResponse',
     decodeRequest: recipes.decodeRegisterRequest,
     encodeRequest: recipes.encodeRegisterRequest,
-    encodeResponse: recipes.encodeEmptyResponse,
-    decodeResponse: recipes.decodeEmptyResponse,
+    encodeResponse: encodeEmptyResponse,
+    decodeResponse: decodeEmptyResponse,
   },
   registryDeregister: {
     response: 'RegistryDeregisterResponse',
@@ -269,8 +265,8 @@ const CODECS: Codecs = {
     response: 'WorkerReleaseResponse',
     decodeRequest: recipes.decodeWorkerReleaseRequest,
     encodeRequest: recipes.encodeWorkerReleaseRequest,
-    encodeResponse: recipes.encodeEmptyResponse,
-    decodeResponse: recipes.decodeEmptyResponse,
+    encodeResponse: encodeEmptyResponse,
+    decodeResponse: decodeEmptyResponse,
   },
   segmentReserve: {
     response: 'SegmentReserveResponse',
