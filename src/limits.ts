@@ -144,7 +144,8 @@ export const serverLimits = {
   maxClientConnections: 10_000,
   /**
    * Longest time the leader holds news of a new commit index for a follower, waiting for an append to carry it (0
-   * sends it at once). Followers apply, and answer serializable reads, up to this much later.
+   * sends it at once). Followers apply, and answer serializable reads, up to this much later; an entry another member
+   * proposed (a write forwarded by a follower, which answers when it applies it) sends the news at once.
    */
   commitNewsHoldMs: 2,
 } as const;

@@ -416,7 +416,9 @@ export class Member {
     if (applied !== null) {
       if (applied.command.kind === 'kv' && applied.result !== null && applied.command.command.type.startsWith('lease')) this.lessor.applied(applied.command.command, applied.result);
       if (applied.command.kind === 'kv' && applied.result?.ok === true) this.healthChecks.applied(applied.command.command, applied.result.revision);
-      this.proposals.settle(applied.requestId, applied.result);
+      if (this.proposals.isOwn(applied.requestId)) this.proposals.settle(applied.requestId, applied.result);
+      // Applied on the leader while its news is held: the follower that proposed it answers when it applies it.
+      else this.loop.sendCommitNewsNow();
       if (applied.command.kind === 'member') this.membershipChanged();
     }
     if (entry.type === 'confChange') this.membershipChanged();

@@ -37,6 +37,11 @@ export class ProposalTracker<R> {
     return { id, result };
   }
 
+  /** Whether `id` names a request of this member (made since its start), waited on here. */
+  isOwn(id: string): boolean {
+    return id.startsWith(this.nonce) && id.charCodeAt(this.nonce.length) === 0x2e;
+  }
+
   /** The entry carrying `id` was applied with `result` (a no-op for other members' IDs). */
   settle(id: string, result: R): void {
     const pending = this.pending.get(id);

@@ -93,6 +93,14 @@ export class RaftLoop {
     this.idle = this.run();
   }
 
+  /**
+   * Sends held news of the commit index now: another member waits on an entry just committed (it proposed it, and
+   * answers its client when it applies it), so the news is on a client's path after all.
+   */
+  sendCommitNewsNow(): void {
+    this.commitNews.releaseAll();
+  }
+
   /** Stops handling Readies, writes what is staged, and resolves when the loop is idle. Does not close storage. */
   async stop(): Promise<void> {
     if (this.stopped) return this.idle;

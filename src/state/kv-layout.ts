@@ -131,6 +131,9 @@ export function attachmentBounds(lease: number): { start: Uint8Array; end: Uint8
   return { start, end };
 }
 
+/** The backend range of every attachment. */
+export const ATTACHMENT_BOUNDS = { start: Uint8Array.of(ATTACHMENT), end: Uint8Array.of(ATTACHMENT + 1) } as const;
+
 export const attachedKeyOf = (bytes: Uint8Array): Uint8Array => bytes.subarray(9);
 
 // ---- event keys ----

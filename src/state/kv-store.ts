@@ -193,7 +193,7 @@ export class KvStore {
   // ---- commands ----
 
   private context(writer: StateWriter): WriteContext {
-    return new WriteContext(writer, this.current, this.compacted, this.limits.scanPageRows);
+    return new WriteContext(writer, this.current, this.compacted, this.limits.scanPageRows, this.leases);
   }
 
   private put(request: PutRequest, writer: StateWriter): KvResult {

@@ -6,10 +6,16 @@
 import { ConclaveError } from '../protocol/errors.js';
 import type { DeleteRangeRequest, DeleteRangeResponse, KeyValue, PutRequest, PutResponse, RangeRequest, RangeResponse } from '../protocol/kv.js';
 import type { StateWriter } from './backend.js';
-import { attachmentKey, currentKey, EMPTY, eventKey, historyKey, spanOf } from './kv-layout.js';
+import { currentKey, EMPTY, eventKey, historyKey, spanOf } from './kv-layout.js';
 import { decodeCurrent, encodeCurrent, encodeHistoryPut, encodePutEvent, encodeTombstoneEvent, type VersionRef } from './kv-records.js';
 import { currentVersions, keyValueOf, readRange, valueOf } from './kv-read.js';
 import { dropSequenceHint } from './kv-sequential.js';
+
+/** Where keys join and leave leases (the lease table: it writes the attachment records and counts them). */
+export interface Attachments {
+  attach(writer: StateWriter, lease: number, key: Uint8Array): void;
+  detach(writer: StateWriter, lease: number, key: Uint8Array): void;
+}
 
 export class WriteContext {
   /** The revision this command's writes get. */
@@ -22,6 +28,7 @@ export class WriteContext {
     readonly base: number,
     readonly compactRevision: number,
     private readonly pageRows: number,
+    private readonly attachments: Attachments,
   ) {
     this.revision = base + 1;
   }
@@ -67,10 +74,10 @@ export class WriteContext {
     const oldLease = old?.lease ?? 0;
     if (oldLease !== lease) {
       if (oldLease !== 0) {
-        this.writer.delete(attachmentKey(oldLease, key));
+        this.attachments.detach(this.writer, oldLease, key);
         dropSequenceHint(this.writer, oldLease, key);
       }
-      if (lease !== 0) this.writer.put(attachmentKey(lease, key), EMPTY);
+      if (lease !== 0) this.attachments.attach(this.writer, lease, key);
     }
     return prevKv === undefined ? {} : { prevKv };
   }
@@ -99,7 +106,7 @@ export class WriteContext {
       this.writer.put(historyKey(ref.key, this.revision, sub), EMPTY);
       this.writer.delete(currentKey(ref.key));
       if (ref.lease !== 0) {
-        this.writer.delete(attachmentKey(ref.lease, ref.key));
+        this.attachments.detach(this.writer, ref.lease, ref.key);
         dropSequenceHint(this.writer, ref.lease, ref.key);
       }
     }

@@ -6,12 +6,14 @@
 // Records ('L' + ID, see kv-layout.ts) hold [ttlSeconds, remainingMs]; remainingMs 0 means "never checkpointed":
 // the full TTL from when the grant was applied. Every live lease is also held in memory, so that a put checks its
 // lease without a read, and listing leases costs no scan. Attachments of keys ('A' + ID + key) are written by
-// the key-value writes (kv-write.ts), so that revoking a lease finds its keys with one range.
+// the key-value writes (kv-write.ts, through attach/detach), so that revoking a lease finds its keys with one range;
+// how many each lease has is held in memory (counted again on load), so that revoking a lease with none, as a lock
+// cycle does after its unlock, costs no range at all: a range of LevelDB is a native iterator, the dearest read.
 
 import { decodeMsgpack as decode, encodeMsgpack as encode } from '../util/msgpack.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { StateReader, StateWriter } from './backend.js';
-import { attachedKeyOf, attachmentBounds, LEASE_BOUNDS, leaseKey, leaseOfKey, successor } from './kv-layout.js';
+import { ATTACHMENT_BOUNDS, attachedKeyOf, attachmentBounds, attachmentKey, EMPTY, LEASE_BOUNDS, leaseKey, leaseOfKey, successor } from './kv-layout.js';
 
 export interface LeaseRecord {
   readonly id: number;
@@ -28,20 +30,23 @@ function decodeRecord(id: number, bytes: Uint8Array): LeaseRecord {
 
 export class LeaseTable {
   private leases = new Map<number, LeaseRecord>();
+  /** Attached keys per live lease; a lease with none has no entry. */
+  private attached = new Map<number, number>();
 
   async load(reader: StateReader, pageRows: number): Promise<void> {
     const leases = new Map<number, LeaseRecord>();
-    let start: Uint8Array = LEASE_BOUNDS.start;
-    for (;;) {
-      const rows = await reader.range({ start, end: LEASE_BOUNDS.end, limit: pageRows });
-      for (const row of rows) {
-        const id = leaseOfKey(row.key);
-        leases.set(id, decodeRecord(id, row.value));
-      }
-      if (rows.length < pageRows) break;
-      start = successor((rows[rows.length - 1] as { key: Uint8Array }).key);
+    for await (const row of pages(reader, LEASE_BOUNDS, pageRows)) {
+      const id = leaseOfKey(row.key);
+      leases.set(id, decodeRecord(id, row.value));
+    }
+    const attached = new Map<number, number>();
+    for await (const row of pages(reader, ATTACHMENT_BOUNDS, pageRows)) {
+      const id = leaseOfKey(row.key);
+      if (!leases.has(id)) throw new Error(`a key is attached to lease ${id}, which does not exist`);
+      attached.set(id, (attached.get(id) ?? 0) + 1);
     }
     this.leases = leases;
+    this.attached = attached;
   }
 
   get size(): number {
@@ -75,22 +80,40 @@ export class LeaseTable {
     this.store(writer, { ...lease, remainingMs });
   }
 
+  /** Only once its keys are gone: their attachments would outlive it. */
   remove(writer: StateWriter, id: number): void {
+    if (this.attached.has(id)) throw new Error(`lease ${id}: removed with ${this.attached.get(id)} keys still attached`);
     if (!this.leases.delete(id)) throw new Error(`lease ${id}: removed, but it does not exist`);
     writer.delete(leaseKey(id));
   }
 
+  /** `key` joins lease `id` (which exists: the caller checked). */
+  attach(writer: StateWriter, id: number, key: Uint8Array): void {
+    if (!this.leases.has(id)) throw new Error(`key ${keyName(key)} attached to lease ${id}, which does not exist`);
+    this.attached.set(id, (this.attached.get(id) ?? 0) + 1);
+    writer.put(attachmentKey(id, key), EMPTY);
+  }
+
+  /** `key`, attached to lease `id`, leaves it (deleted, or moved to another lease). */
+  detach(writer: StateWriter, id: number, key: Uint8Array): void {
+    const count = this.attached.get(id) ?? 0;
+    if (count <= 0) throw new Error(`key ${keyName(key)} detached from lease ${id}, which has no keys`);
+    if (count === 1) this.attached.delete(id);
+    else this.attached.set(id, count - 1);
+    writer.delete(attachmentKey(id, key));
+  }
+
+  /** How many keys are attached to a lease. */
+  attachedCount(id: number): number {
+    return this.attached.get(id) ?? 0;
+  }
+
   /** The keys attached to a lease, in key order. */
   async attachedKeys(reader: StateReader, id: number, pageRows: number): Promise<Uint8Array[]> {
-    const bounds = attachmentBounds(id);
     const keys: Uint8Array[] = [];
-    let start = bounds.start;
-    for (;;) {
-      const rows = await reader.range({ start, end: bounds.end, limit: pageRows });
-      for (const row of rows) keys.push(attachedKeyOf(row.key).slice());
-      if (rows.length < pageRows) return keys;
-      start = successor((rows[rows.length - 1] as { key: Uint8Array }).key);
-    }
+    if (!this.attached.has(id)) return keys;
+    for await (const row of pages(reader, attachmentBounds(id), pageRows)) keys.push(attachedKeyOf(row.key).slice());
+    return keys;
   }
 
   private store(writer: StateWriter, lease: LeaseRecord): void {
@@ -98,3 +121,16 @@ export class LeaseTable {
     writer.put(leaseKey(lease.id), encode([lease.ttlSeconds, lease.remainingMs]));
   }
 }
+
+/** The rows of a backend range, read `pageRows` at a time. */
+async function* pages(reader: StateReader, bounds: { readonly start: Uint8Array; readonly end: Uint8Array }, pageRows: number): AsyncGenerator<{ key: Uint8Array; value: Uint8Array }> {
+  let start = bounds.start;
+  for (;;) {
+    const rows = await reader.range({ start, end: bounds.end, limit: pageRows });
+    yield* rows;
+    if (rows.length < pageRows) return;
+    start = successor((rows[rows.length - 1] as { key: Uint8Array }).key);
+  }
+}
+
+const keyName = (key: Uint8Array): string => JSON.stringify(new TextDecoder().decode(key));

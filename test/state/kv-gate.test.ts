@@ -121,6 +121,7 @@ describe('the gate between applies and reads', () => {
   it('refuses an apply while another is in progress (commands apply one at a time, in log order)', async () => {
     const backend = new MemoryBackend();
     const kv = new Harness(backend);
+    await kv.loaded;
     const held = latch(backend);
     const first = kv.del('a', 'z');
     await expect(kv.put('b', '1')).rejects.toThrow(/one at a time/);
