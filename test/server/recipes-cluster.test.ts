@@ -23,14 +23,14 @@ const ELECTION_MS = 500;
 /** The lessor's expiry check, the revoke's commit and the probe's round trip. */
 const SLACK_MS = 600;
 /**
- * Leader isolated, leader killed, follower isolated, the first `atMs` after the run starts. Each begins more than
- * the registry test's TTL after the previous one ended, so that the leases timed to expire as it begins were last
- * renewed in a healthy cluster.
+ * Leader isolated, leader killed, follower isolated, the first `atMs` after the run starts. Each begins a second
+ * more than the registry test's TTL after the previous one ended, so that the leases timed to expire as it
+ * begins were last renewed in a healthy cluster.
  */
 const faultSteps = (atMs: number): FaultStep[] => [
   { kind: 'isolate-leader', atMs, forMs: 2500 },
-  { kind: 'kill-leader', atMs: atMs + 4700, forMs: 1500 },
-  { kind: 'isolate-follower', atMs: atMs + 8500, forMs: 2000 },
+  { kind: 'kill-leader', atMs: atMs + 5500, forMs: 1500 },
+  { kind: 'isolate-follower', atMs: atMs + 10_000, forMs: 2000 },
 ];
 let cluster: ProcessCluster;
 let client: Client;
@@ -132,20 +132,28 @@ describe('recipes under leader kill and partition', () => {
     // When each instance stops renewing (from the start): three for each fault, so that their leases expire around
     // the moment it begins (the leader cut off or down: no leader to revoke them for a while), and two never.
     const stops = [...steps.flatMap((step) => [0, 150, 300].map((ms) => step.atMs - TTL_S * 1000 + ms)), Infinity, Infinity];
-    const kept = new Map<string, { lease: number; renewedAt: number; stopAt: number }>();
-    for (const [i, stopAfterMs] of stops.entries()) {
+    /** When each lease was last renewed, as far as the test can tell (the lease of a listed instance names it). */
+    const renewedAt = new Map<number, number>();
+    /** Each instance: the lease it is registered with now, and when it stops renewing. */
+    const kept = new Map<string, { lease: number; stopAt: number }>();
+    const register = async (name: string, stopAt: number): Promise<void> => {
       const { response } = await client.leaseGrant(TTL_S);
-      await client.registryRegister({ service: 'svc', instance: `i${i}`, address: '127.0.0.1', port: 8000 + i, lease: response.id });
-      kept.set(`i${i}`, { lease: response.id, renewedAt: Date.now(), stopAt: startedAt + stopAfterMs });
-    }
+      renewedAt.set(response.id, Date.now());
+      await client.registryRegister({ service: 'svc', instance: name, address: '127.0.0.1', port: 8000, lease: response.id });
+      kept.set(name, { lease: response.id, stopAt });
+    };
+    for (const [i, stopAfterMs] of stops.entries()) await register(`i${i}`, startedAt + stopAfterMs);
     let running = true;
-    const renewing = [...kept.values()].map(async (state) => {
+    const renewing = [...kept.entries()].map(async ([name, state]) => {
       while (running && Date.now() < state.stopAt) {
+        const lease = kept.get(name)!.lease;
         try {
-          if ((await client.leaseKeepAliveOnce(state.lease)).response.ttl > 0) state.renewedAt = Date.now();
+          // A lease lost to the faults is replaced, as a service would, so that every instance lives up to its stop.
+          if ((await client.leaseKeepAliveOnce(lease)).response.ttl > 0) renewedAt.set(lease, Date.now());
+          else await register(name, state.stopAt);
         } catch {
           // A renewal whose answer was lost to the faults may still have gone through: counted as renewed then.
-          state.renewedAt = Date.now();
+          renewedAt.set(lease, Date.now());
         }
         await sleep(Math.min(250, Math.max(0, state.stopAt - Date.now())));
       }
@@ -160,9 +168,9 @@ describe('recipes under leader kill and partition', () => {
           const { response } = await client.registryList('svc');
           listedAt.push(Date.now());
           for (const instance of response.instances) {
-            const state = kept.get(instance.instance);
-            if (state === undefined) continue;
-            const expiredAt = state.renewedAt + TTL_S * 1000;
+            const renewed = renewedAt.get(instance.lease);
+            if (renewed === undefined) continue;
+            const expiredAt = renewed + TTL_S * 1000;
             if (sentAt > expiredAt + ELECTION_MS + SLACK_MS) violations.push(`${instance.instance} listed ${sentAt - expiredAt} ms after its lease expired (sent at ${sentAt - startedAt} ms)`);
           }
         } catch {
@@ -188,8 +196,9 @@ describe('recipes under leader kill and partition', () => {
     const left = (await client.registryList('svc')).response.instances.map((i) => i.instance);
     expect(left.every((name) => kept.get(name)?.stopAt === Infinity)).toBe(true);
     // Leases did expire while the leader was cut off, and while it was down.
-    const expiredDuring = (kind: FaultKind) => [...kept.values()].filter((state) => state.stopAt < Infinity && faults.during(state.renewedAt + TTL_S * 1000, kind)).length;
-    const expiries = [...kept.entries()].map(([name, state]) => `${name} ${state.renewedAt + TTL_S * 1000 - (faults.log[0]?.fromMs ?? 0)}`).join(', ');
+    const expiryOf = (state: { lease: number }) => renewedAt.get(state.lease)! + TTL_S * 1000;
+    const expiredDuring = (kind: FaultKind) => [...kept.values()].filter((state) => state.stopAt < Infinity && faults.during(expiryOf(state), kind)).length;
+    const expiries = [...kept.entries()].map(([name, state]) => `${name} ${expiryOf(state) - (faults.log[0]?.fromMs ?? 0)}`).join(', ');
     expect(expiredDuring('isolate-leader'), `${timeline}; expiries ${expiries}`).toBeGreaterThan(0);
     expect(expiredDuring('kill-leader'), `${timeline}; expiries ${expiries}`).toBeGreaterThan(0);
   }, 45_000);
