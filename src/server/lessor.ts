@@ -12,7 +12,7 @@
 //   estimate is never earlier than the leader's expiry. A restarted member starts its estimates from its start.
 // - A new leader takes over the estimates, but expires nothing within an election timeout of its promotion
 //   (clients need that long to find it and renew): a leader change neither resets leases to their full TTL nor
-//   expires one early, and a lease outlives its TTL by at most that grace.
+//   expires one early, and a lease outlives its TTL by at most that grace plus the time there was no leader.
 // - Expiry is decided by the leader alone and applied through Raft as a revoke, so every member deletes the
 //   lease and its keys at the same point of the log.
 
@@ -197,6 +197,16 @@ export class Lessor {
       this.pendingRenewals++;
       this.flushCheckpoints();
     });
+  }
+
+  /**
+   * Whether a lease is past its deadline as this member estimates it (never earlier than the leader's expiry):
+   * it expired and is not revoked yet, or it is in a new leader's grace without a renewal since. Discovery hides
+   * such instances, so that no leaderless time (an election, a partition) makes it list one long after expiry.
+   */
+  pastDeadline(id: number): boolean {
+    const estimate = this.estimates.get(id);
+    return estimate !== undefined && estimate <= this.options.nowMs();
   }
 
   /** Seconds a lease has left at the leader (it must be leading), -1 when it does not exist. */

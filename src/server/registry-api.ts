@@ -1,7 +1,8 @@
 // The service registry's calls. An instance is a key-value pair attached to its lease (src/protocol/registry-
 // record.ts): registering is a put (re-registering the same instance updates it), deregistering a delete, and
 // the lease's revoke deletes it in the revoke's revision. Discovery is a linearizable range of the service's prefix
-// at one revision (the header's), decoded and filtered here.
+// at one revision (the header's), decoded and filtered here; of the current state it leaves out instances whose
+// lease is past its deadline and not yet revoked.
 
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
@@ -30,6 +31,10 @@ export async function listInstances(member: Member, request: RegistryListRequest
   const tags = request.tags ?? [];
   if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) throw new ConclaveError('ErrInvalidField', 'tags must be strings');
   const range = serviceRange(request.service);
-  const { header, response } = await member.range({ ...range, ...(request.revision === undefined ? {} : { revision: request.revision }) });
-  return { header, response: { instances: listedInstances(response.kvs, tags, request.includeUnhealthy === true) } };
+  const current = request.revision === undefined || request.revision === 0;
+  const { header, response } = await member.range({ ...range, ...(current ? {} : { revision: request.revision }) });
+  // The current state leaves out instances whose lease is past its deadline but not yet revoked: without a leader
+  // (an election, a partition) nothing revokes it, and a new leader gives leases an election timeout's grace.
+  const kvs = current ? response.kvs.filter((kv) => !member.lessor.pastDeadline(kv.lease)) : response.kvs;
+  return { header, response: { instances: listedInstances(kvs, tags, request.includeUnhealthy === true) } };
 }

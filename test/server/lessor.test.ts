@@ -1,6 +1,7 @@
 // The leader's lease keeping, on a fake monotonic clock, with proposals applied to a real store at once (or held,
 // to stand for a slow commit): renewals answered once their checkpoint applies and sharing it, expiry through a
-// revoke, a new leader's estimates from checkpoints and its grace, and a demoted leader failing its renewals.
+// revoke, a new leader's estimates from checkpoints and its grace, which leases are past their deadline, and a
+// demoted leader failing its renewals.
 
 import { describe, expect, it } from 'vitest';
 import { ConclaveError } from '../../src/protocol/errors.js';
@@ -174,6 +175,26 @@ describe('the lessor', () => {
     await settle();
     await settle();
     expect(rig.kv.store.leases.has(1)).toBe(false);
+  });
+
+  it('tells a lease past its estimated deadline (what discovery hides) on a follower and on a new leader in its grace, until a renewal', async () => {
+    const rig = new Rig();
+    await rig.grant(1, 10); // deadline 20_000 (applied at 10_000)
+    expect(rig.lessor.pastDeadline(1)).toBe(false);
+    rig.nowMs = 20_000;
+    // No leader revokes it (an election, a partition): it is past its deadline though it is still there.
+    expect(rig.kv.store.leases.has(1)).toBe(true);
+    expect(rig.lessor.pastDeadline(1)).toBe(true);
+    // A new leader keeps it for its grace, and says so, until a renewal's checkpoint moves the deadline on.
+    rig.lessor.promote();
+    expect(rig.lessor.pastDeadline(1)).toBe(true);
+    expect(await rig.lessor.renew(1)).toBe(10);
+    expect(rig.lessor.pastDeadline(1)).toBe(false);
+    rig.nowMs = 29_999;
+    expect(rig.lessor.pastDeadline(1)).toBe(false);
+    rig.nowMs = 30_000;
+    expect(rig.lessor.pastDeadline(1)).toBe(true);
+    expect(rig.lessor.pastDeadline(99)).toBe(false);
   });
 
   it('a leader that steps down fails the renewals still waiting for their checkpoint, and expires nothing', async () => {
