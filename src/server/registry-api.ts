@@ -1,6 +1,7 @@
 // The service registry's calls. An instance is a key-value pair attached to its lease (src/protocol/registry-
 // record.ts): registering is a put (re-registering the same instance updates it), deregistering a delete, and
-// the lease's revoke deletes it in the revoke's revision. Discovery is a linearizable range of the service's prefix
+// the lease's revoke deletes it in the revoke's revision. The put and the delete travel as registry writes: the
+// prefix is reserved, and plain key-value writes there are refused (src/protocol/reserved-keys.ts). Discovery is a linearizable range of the service's prefix
 // at one revision (the header's), decoded and filtered here.
 
 import { ConclaveError } from '../protocol/errors.js';
@@ -14,13 +15,13 @@ import { proposeWrite, type RequestContext } from './write.js';
 type Answer<R> = Promise<{ header: ResponseHeader; response: R }>;
 
 export async function registerInstance(member: Member, request: RegistryRegisterRequest, context?: RequestContext): Answer<RegistryRegisterResponse> {
-  const { header } = await proposeWrite(member, { type: 'put', request: registrationPut(request) }, context);
+  const { header } = await proposeWrite(member, { type: 'registryWrite', request: { type: 'put', request: registrationPut(request) } }, context);
   return { header, response: {} };
 }
 
 export async function deregisterInstance(member: Member, request: RegistryDeregisterRequest, context?: RequestContext): Answer<RegistryDeregisterResponse> {
   const remove = deregistrationDelete(request.service, request.instance);
-  const { header, response } = await proposeWrite<DeleteRangeResponse>(member, { type: 'deleteRange', request: remove }, context);
+  const { header, response } = await proposeWrite<DeleteRangeResponse>(member, { type: 'registryWrite', request: { type: 'deleteRange', request: remove } }, context);
   return { header, response: { deleted: response.deleted } };
 }
 
