@@ -6,9 +6,19 @@
 
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
-import { checkServiceName, deregistrationDelete, listedInstances, registrationPut, serviceRange } from '../protocol/registry-record.js';
-import type { RegistryDeregisterRequest, RegistryDeregisterResponse, RegistryListRequest, RegistryListResponse, RegistryRegisterRequest, RegistryRegisterResponse } from '../protocol/registry.js';
+import { checkServiceName, deregistrationDelete, listedInstances, registrationPut, registryEventOf, serviceRange } from '../protocol/registry-record.js';
+import type {
+  RegistryDeregisterRequest,
+  RegistryDeregisterResponse,
+  RegistryEvent,
+  RegistryListRequest,
+  RegistryListResponse,
+  RegistryRegisterRequest,
+  RegistryRegisterResponse,
+  RegistryWatchRequest,
+} from '../protocol/registry.js';
 import type { DeleteRangeResponse } from '../protocol/kv.js';
+import { localWatch } from './local-watch.js';
 import type { Member } from './member.js';
 import { proposeWrite, type RequestContext } from './write.js';
 
@@ -33,4 +43,26 @@ export async function listInstances(member: Member, request: RegistryListRequest
   const range = serviceRange(request.service);
   const { header, response } = await member.range({ ...range, ...(request.revision === undefined ? {} : { revision: request.revision }) });
   return { header, response: { instances: listedInstances(response.kvs, tags, request.includeUnhealthy === true) } };
+}
+
+export interface RegistryBatch {
+  readonly header: ResponseHeader;
+  readonly events: readonly RegistryEvent[];
+}
+
+/**
+ * A service's registry events, one batch per revision that has any, read from a watch of its prefix with previous
+ * values (the WebSocket API's registryWatch stream and the embedded handle's watch). Throws at once for a bad
+ * service name; ends when `signal` is aborted, or with ErrCompacted for a compacted start revision.
+ */
+export function watchRegistry(member: Member, request: RegistryWatchRequest, signal?: AbortSignal): AsyncGenerator<RegistryBatch> {
+  const invalid = checkServiceName(request.service);
+  if (invalid !== null) throw invalid;
+  const create = { ...serviceRange(request.service), prevKv: true, ...(request.startRevision === undefined ? {} : { startRevision: request.startRevision }) };
+  return (async function* () {
+    for await (const batch of localWatch(member, create, signal)) {
+      const events = batch.events.map(registryEventOf).filter((event): event is RegistryEvent => event !== null);
+      if (events.length > 0) yield { header: batch.header, events };
+    }
+  })();
 }
