@@ -5,6 +5,6 @@ export { decodeKvCommand, encodeKvCommand, type KvCommand, type KvResult, type L
 export { LeaseTable, type LeaseRecord } from './lease-table.js';
 export { validateKvCommand, validateRangeRequest } from './kv-validate.js';
 export { eventKey, eventRevision, revisionStart } from './kv-layout.js';
-export { hashState } from './kv-hash.js';
+export { hashState, hashStatePages } from './kv-hash.js';
 export { decodeEvent, type EventRecord } from './kv-records.js';
 export { eventsOfRevision, previousVersion, type RecordedEvent, type RevisionEvents } from './kv-events.js';

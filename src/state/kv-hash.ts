@@ -78,6 +78,13 @@ export async function hashState(reader: StateReader, pageRows: number): Promise<
   return crc.value;
 }
 
+/** hashState of the records a consistent view gives, as [key, value] pages in key order (the durable backend's). */
+export async function hashStatePages(pages: AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>): Promise<number> {
+  const crc = new Crc32c();
+  for await (const page of pages) for (const [key, value] of page) crc.record(key, value);
+  return crc.value;
+}
+
 /** `end` null: to the end of the backend. */
 async function scan(reader: StateReader, first: Uint8Array, end: Uint8Array | null, pageRows: number, visit: (key: Uint8Array, value: Uint8Array) => void): Promise<void> {
   let start = first;

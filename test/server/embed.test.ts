@@ -112,6 +112,20 @@ describe('startNode', () => {
     expect((await get(url, 'shared')).value).toBe('over-http');
   });
 
+  it('serves a digest of the key-value pairs and one of the whole state, which also sees leases', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const node = await single(join(tempDir(), 'data'), { listenClientUrls: [url] });
+    const digest = async (path: string) => (await fetch(new URL(path, url))).json() as Promise<{ hash: number; revision?: number; appliedIndex?: number }>;
+    await node.put('k', 'v');
+    await expect.poll(async () => (await digest('/debug/statehash')).appliedIndex).toBe((await node.status()).raftAppliedIndex);
+    const [kvBefore, stateBefore] = [await digest('/debug/kvhash'), await digest('/debug/statehash')];
+    // A lease is state without a revision: the KV digest cannot see it, the state digest does once it is durable.
+    await node.lease.grant(60);
+    await expect.poll(async () => (await digest('/debug/statehash')).appliedIndex).toBe((stateBefore.appliedIndex ?? 0) + 1);
+    expect((await digest('/debug/statehash')).hash).not.toBe(stateBefore.hash);
+    expect(await digest('/debug/kvhash')).toEqual(kvBefore);
+  });
+
   it('refuses invalid options with the flag they map to', async () => {
     await expect(startNode({ dataDir: join(tempDir(), 'd'), heartbeatIntervalMs: 500, electionTimeoutMs: 100 })).rejects.toThrow(/--election-timeout/);
   });
