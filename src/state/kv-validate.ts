@@ -55,6 +55,7 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
       const { prefix, value, lease, onePerLease } = command.request;
       if (!(prefix instanceof Uint8Array) || prefix.length === 0) return new ConclaveError('ErrEmptyKey', 'a sequential put needs a prefix');
       if (onePerLease === true && (lease ?? 0) === 0) return new ConclaveError('ErrInvalidField', 'onePerLease needs a lease');
+      // Its key is the prefix and 20 digits, which ones only the apply knows: every key it could make is guarded.
       return checkPut({ key: sequentialKey(prefix, 0), value, lease }, limits, () => refuseReserved(sequentialRange(prefix), 'put'));
     }
     case 'workerAllocate':
