@@ -64,6 +64,8 @@ export const ERRORS = {
   ErrTooManyOps: { grpc: GRPC.invalidArgument, message: 'etcdserver: too many operations in txn request' },
   ErrDuplicateKey: { grpc: GRPC.invalidArgument, message: 'etcdserver: duplicate key given in txn request' },
   ErrTxnTooDeep: { grpc: GRPC.invalidArgument, message: 'etcdserver: txn nested too deeply' },
+  // A plain write (put, delete, a txn's, a sequential put) under a prefix the cluster's recipes own (reserved-keys.ts).
+  ErrReservedKey: { grpc: GRPC.invalidArgument, message: 'key is under a reserved prefix' },
   ErrNotFound: { grpc: GRPC.notFound, message: 'Not Found' },
   ErrInvalidFrame: { grpc: GRPC.invalidArgument, message: 'invalid frame' },
   ErrMethodNotAllowed: { grpc: GRPC.unimplemented, message: 'Method Not Allowed' },

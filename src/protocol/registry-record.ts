@@ -11,9 +11,10 @@ import { registryLimits } from '../limits.js';
 import { ConclaveError } from './errors.js';
 import type { DeleteRangeRequest, KeyValue, PutRequest } from './kv.js';
 import type { HealthCheck, HealthStatus, RegistryEvent, RegistryEventType, RegistryRegisterRequest, ServiceInstance } from './registry.js';
+import { REGISTRY_PREFIX } from './reserved-keys.js';
 import type { WatchEvent } from './watch.js';
 
-export const REGISTRY_PREFIX = '\0registry/';
+export { REGISTRY_PREFIX };
 const SERVICE_NAME = /^[A-Za-z0-9._-]+$/;
 const INSTANCE_ID = /^[A-Za-z0-9._:@-]+$/;
 const encoder = new TextEncoder();
@@ -117,8 +118,8 @@ export function withHealth(instance: ServiceInstance, health: HealthStatus): Uin
 }
 
 /**
- * The instance a key-value pair holds; null for a key outside the registry or a value that is not a record (the
- * prefix is reserved, but a plain put can still write there: such a pair is not an instance).
+ * The instance a key-value pair holds; null for a key outside the registry or a value that is not a record (plain
+ * writes under the prefix are refused, but a store written before they were may still hold such a pair).
  */
 export function decodeInstance(kv: KeyValue): ServiceInstance | null {
   let key: string;

@@ -1,5 +1,6 @@
 // Conclave in-process: `startNode()` runs a member inside an application, which then uses it as its coordination
-// backend through a typed handle (the same handlers the HTTP API calls), and may serve other processes over HTTP too.
+// backend through a typed handle (the same handlers the HTTP API calls; the recipes' calls are in
+// embed-recipes.ts), and may serve other processes over HTTP too.
 
 import type { Method, Requests, Responses } from '../protocol/api.js';
 import type { MemberListResponse, StatusResponse } from '../protocol/cluster.js';
@@ -8,6 +9,7 @@ import type { DeleteRangeResponse, KeyValue, PutResponse, RangeRequest, RangeRes
 import type { LeaseGrantResponse, LeaseTimeToLiveResponse } from '../protocol/lease.js';
 import type { WatchCreateRequest } from '../protocol/watch.js';
 import { handlers, type RequestContext } from './api.js';
+import { bytes, recipesOf, withHeader, type Bytes, type Call, type NodeRecipes } from './embed-recipes.js';
 import { localWatch, type LocalWatchBatch } from './local-watch.js';
 import { formatConfigErrors, resolveServerConfig, type LogLevel, type RawFlags } from './config.js';
 import { createLogger, silentLogger } from './log.js';
@@ -34,10 +36,8 @@ export interface NodeOptions {
   readonly logLevel?: LogLevel;
 }
 
-type Bytes = string | Uint8Array;
-const bytes = (value: Bytes): Uint8Array => (typeof value === 'string' ? new TextEncoder().encode(value) : value);
-
-export interface ConclaveNode {
+/** Locks, elections, the registry and Snowflake IDs are `node.lock`, `node.election`, `node.registry`, `node.snowflake` (NodeRecipes). */
+export interface ConclaveNode extends NodeRecipes {
   readonly id: string;
   readonly clusterId: string;
   /** Where the HTTP API listens (empty when it serves only this process). */
@@ -101,9 +101,10 @@ export async function startNode(options: NodeOptions = {}): Promise<ConclaveNode
 
 function handleOf(server: RunningServer): ConclaveNode {
   const { member } = server;
-  const call = <M extends Method>(method: M, request: Requests[M], context: RequestContext = {}) =>
+  const call: Call = <M extends Method>(method: M, request: Requests[M], context: RequestContext = {}) =>
     (handlers[method] as (m: typeof member, r: Requests[M], c: RequestContext) => Promise<{ header: ResponseHeader; response: Responses[M] }>)(member, request, context);
   return {
+    ...recipesOf(member, call),
     id: member.id,
     clusterId: member.clusterId,
     clientAddresses: server.clientAddresses,
@@ -112,23 +113,13 @@ function handleOf(server: RunningServer): ConclaveNode {
       const { response } = await call('range', { ...options, key: bytes(key), limit: 1 });
       return response.kvs[0];
     },
-    async range(request) {
-      const { header, response } = await call('range', request);
-      return { ...response, header };
-    },
-    async put(key, value, options = {}) {
-      const { header, response } = await call('put', { key: bytes(key), value: bytes(value), ...options });
-      return { ...response, header };
-    },
+    range: async (request) => withHeader(await call('range', request)),
+    put: async (key, value, options = {}) => withHeader(await call('put', { key: bytes(key), value: bytes(value), ...options })),
     async delete(key, options = {}) {
       const request = { key: bytes(key), ...(options.rangeEnd === undefined ? {} : { rangeEnd: bytes(options.rangeEnd) }), prevKv: options.prevKv === true };
-      const { header, response } = await call('deleteRange', request);
-      return { ...response, header };
+      return withHeader(await call('deleteRange', request));
     },
-    async txn(request) {
-      const { header, response } = await call('txn', request);
-      return { ...response, header };
-    },
+    txn: async (request) => withHeader(await call('txn', request)),
     async compact(revision) {
       await call('compact', { revision });
     },

@@ -96,8 +96,13 @@ async function serve(member: Member, req: IncomingMessage, res: ServerResponse, 
       return;
     }
     if (path === '/debug/kvhash') {
-      // A digest of the whole key-value state, to compare members at the same revision (as etcd's HashKV).
+      // A digest of the key-value pairs, to compare members at the same revision (as etcd's HashKV).
       send(res, 200, await member.kv.hash(member.backendReader));
+      return;
+    }
+    if (path === '/debug/statehash') {
+      // A digest of every record of the replicated state, to compare members at the same applied index.
+      send(res, 200, await member.stateDigest());
       return;
     }
     if (path === '/debug/vars') {

@@ -9,7 +9,7 @@ import { ConclaveError } from '../protocol/errors.js';
 import type { ClientRequest } from '../protocol/request-id.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
 import { nodeId, RaftNode, type ClusterConfig, type Entry, type NodeId, type RaftError } from '../raft/index.js';
-import { KvStore, type KvCommand, type KvResult, type StateReader } from '../state/index.js';
+import { hashStatePages, KvStore, type KvCommand, type KvResult, type StateReader } from '../state/index.js';
 import { readMember, type MemberAttributes, type MemberCommand } from '../state/members.js';
 import { NodeStorage } from '../storage/index.js';
 import { PeerFaults, PeerTransport } from '../transport/index.js';
@@ -331,6 +331,15 @@ export class Member {
 
   get appliedIndex(): number {
     return this.storage.backend.appliedIndex;
+  }
+
+  /**
+   * A digest of the whole replicated state as it is durable (every backend record: the KV store, leases, recipes,
+   * the deduplication table, the member list) and the index it is applied through: members at the same index
+   * have equal digests. The durable state trails the applied one by at most a flush (stagedApplyFlushMs).
+   */
+  stateDigest(): Promise<{ hash: number; appliedIndex: number }> {
+    return this.storage.readDurableBackend(async (record, pairs) => ({ hash: await hashStatePages(pairs), appliedIndex: record.appliedIndex }));
   }
 
   get isStopping(): boolean {

@@ -1,9 +1,10 @@
 // Active health checks of registered instances, run by the leader alone (promote/demote follow the member's
 // soft state, as the lessor's do). On promotion the leader reads the registered instances that carry a check (at
 // most registryLimits.maxActiveChecks of them) and follows the registry's changes from that revision: the member
-// hands it every applied command, and the revisions of those that may touch the registry are read back from the
-// store's events (no rescans, and no watcher of the hub: the cost is the changes'), probes each every intervalMs (an
-// HTTP GET expecting a status, or a TCP connect; at most registryLimits.maxConcurrentProbes at once), and when
+// hands it every applied command, and the revisions of those that may touch the registry (registry writes, and
+// revokes of the leases it checks) are read back from the store's events (no rescans, and no watcher of the hub:
+// the cost is the changes'), probes each every intervalMs (an HTTP GET expecting a status, or a TCP connect; at
+// most registryLimits.maxConcurrentProbes at once), and when
 // the probes in a row reach the healthy or unhealthy threshold against the recorded status, proposes the change:
 // a txn that rewrites the record with the new status only if it is unchanged since read (its mod revision), so a
 // re-registration or deregistration in between wins. Only changes go through Raft, never probe results.
@@ -11,9 +12,10 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { registryLimits } from '../limits.js';
-import type { KeyValue, RequestOp } from '../protocol/kv.js';
+import type { KeyValue } from '../protocol/kv.js';
 import type { WatchEvent } from '../protocol/watch.js';
-import { decodeInstance, REGISTRY_PREFIX, withHealth } from '../protocol/registry-record.js';
+import { decodeInstance, withHealth } from '../protocol/registry-record.js';
+import { REGISTRY_PREFIX, reservedRange } from '../protocol/reserved-keys.js';
 import type { HealthCheck, HealthStatus, ServiceInstance } from '../protocol/registry.js';
 import type { KvCommand, KvResult } from '../state/index.js';
 import type { Logger } from './log.js';
@@ -42,28 +44,12 @@ interface Checked {
   proposing: boolean;
 }
 
-const encoder = new TextEncoder();
 const keyOf = (kv: KeyValue): string => Buffer.from(kv.key).toString('latin1');
 
-export const isRegistryKey = (key: Uint8Array): boolean => startsWith(key, REGISTRY_RANGE.key);
+export const REGISTRY_RANGE = reservedRange(REGISTRY_PREFIX);
 
-function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  return key.length >= prefix.length && Buffer.compare(key.subarray(0, prefix.length), prefix) === 0;
-}
-
-/** Whether a key or [key, rangeEnd) meets the registry's range (an end of [0] is "to the end of the key space"). */
-function overlaps(key: Uint8Array, rangeEnd: Uint8Array | undefined): boolean {
-  if (rangeEnd === undefined || rangeEnd.length === 0) return startsWith(key, REGISTRY_RANGE.key);
-  const toEnd = rangeEnd.length === 1 && rangeEnd[0] === 0;
-  return Buffer.compare(key, REGISTRY_RANGE.rangeEnd) < 0 && (toEnd || Buffer.compare(rangeEnd, REGISTRY_RANGE.key) > 0);
-}
-
-function opsTouch(ops: readonly RequestOp[]): boolean {
-  return ops.some((op) =>
-    'requestPut' in op ? startsWith(op.requestPut.key, REGISTRY_RANGE.key) : 'requestDeleteRange' in op ? overlaps(op.requestDeleteRange.key, op.requestDeleteRange.rangeEnd) : 'requestTxn' in op ? opsTouch([...op.requestTxn.success, ...op.requestTxn.failure]) : false,
-  );
-}
-export const REGISTRY_RANGE = { key: encoder.encode(REGISTRY_PREFIX), rangeEnd: encoder.encode(`${REGISTRY_PREFIX.slice(0, -1)}0`) } as const;
+export const isRegistryKey = (key: Uint8Array): boolean =>
+  key.length >= REGISTRY_RANGE.key.length && Buffer.compare(key.subarray(0, REGISTRY_RANGE.key.length), REGISTRY_RANGE.key) === 0;
 
 /** An HTTP GET of the check's path that answers the expected status within the timeout. */
 function httpProbe(instance: ServiceInstance, check: HealthCheck): Promise<boolean> {
@@ -187,14 +173,11 @@ export class HealthChecker {
     });
   }
 
+  /** Only registry writes and lease revokes can change the registry: plain writes under its prefix are refused. */
   private mayTouch(command: KvCommand): boolean {
     switch (command.type) {
-      case 'put':
-        return startsWith(command.request.key, REGISTRY_RANGE.key);
-      case 'deleteRange':
-        return overlaps(command.request.key, command.request.rangeEnd);
-      case 'txn':
-        return opsTouch([...command.request.success, ...command.request.failure]);
+      case 'registryWrite':
+        return true;
       case 'leaseRevoke':
         for (const checked of this.checks.values()) if (checked.kv.lease === command.request.id) return true;
         return false;
@@ -256,11 +239,14 @@ export class HealthChecker {
     checked.proposing = true;
     const { kv } = checked;
     const command: KvCommand = {
-      type: 'txn',
+      type: 'registryWrite',
       request: {
-        compare: [{ key: kv.key, target: 'mod', result: 'equal', modRevision: kv.modRevision }],
-        success: [{ requestPut: { key: kv.key, value: withHealth(checked.instance, health), ignoreLease: true } }],
-        failure: [],
+        type: 'txn',
+        request: {
+          compare: [{ key: kv.key, target: 'mod', result: 'equal', modRevision: kv.modRevision }],
+          success: [{ requestPut: { key: kv.key, value: withHealth(checked.instance, health), ignoreLease: true } }],
+          failure: [],
+        },
       },
     };
     this.options.log.info('instance health changed', { service: checked.instance.service, instance: checked.instance.instance, health });

@@ -5,9 +5,7 @@
 import { ConclaveError } from '../protocol/errors.js';
 import { decodeRegistryWatchRequest, encodeRegistryWatchResponse } from '../protocol/json-recipes.js';
 import { responseContext } from '../protocol/json-value.js';
-import { checkServiceName, registryEventOf, serviceRange } from '../protocol/registry-record.js';
-import type { RegistryEvent } from '../protocol/registry.js';
-import { localWatch } from './local-watch.js';
+import { watchRegistry } from './registry-api.js';
 import type { StreamContext, StreamSession } from './ws-streams.js';
 
 export function registryWatch(context: StreamContext): StreamSession {
@@ -16,18 +14,11 @@ export function registryWatch(context: StreamContext): StreamSession {
   return {
     receive: (message) => {
       if (started) throw new ConclaveError('ErrInvalidFrame', 'a registryWatch stream takes one request');
-      const request = decodeRegistryWatchRequest(message);
-      const invalid = checkServiceName(request.service);
-      if (invalid !== null) throw invalid;
+      const batches = watchRegistry(context.member, decodeRegistryWatchRequest(message), stop.signal);
       started = true;
-      const range = serviceRange(request.service);
-      const create = { ...range, prevKv: true, ...(request.startRevision === undefined ? {} : { startRevision: request.startRevision }) };
       void (async () => {
         try {
-          for await (const batch of localWatch(context.member, create, stop.signal)) {
-            const events = batch.events.map(registryEventOf).filter((event): event is RegistryEvent => event !== null);
-            if (events.length > 0) context.send(encodeRegistryWatchResponse(batch.header, events, responseContext(context.wire)));
-          }
+          for await (const { header, events } of batches) context.send(encodeRegistryWatchResponse(header, events, responseContext(context.wire)));
         } catch (error) {
           context.end(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error)));
         }

@@ -25,10 +25,14 @@ import type { PutSequentialRequest, PutSequentialResponse } from '../protocol/lo
 import type { SegmentReserveRequest, SegmentReserveResponse, WorkerAllocateResponse, WorkerReleaseResponse } from '../protocol/snowflake.js';
 import type { WorkerAllocateCommand, WorkerReleaseCommand } from './workers.js';
 
-export type KvCommand =
+/** The key-value writes of a client's request: none of them may touch a reserved prefix (reserved-keys.ts). */
+export type PlainWrite =
   | { readonly type: 'put'; readonly request: PutRequest }
   | { readonly type: 'deleteRange'; readonly request: DeleteRangeRequest }
-  | { readonly type: 'txn'; readonly request: TxnRequest }
+  | { readonly type: 'txn'; readonly request: TxnRequest };
+
+export type KvCommand =
+  | PlainWrite
   | { readonly type: 'compact'; readonly request: CompactionRequest }
   /** The ID is chosen by the member that took the request, the TTL raised to the cluster's minimum there. */
   | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number } }
@@ -41,7 +45,13 @@ export type KvCommand =
   /** Snowflake worker IDs and segments (workers.ts, segments.ts). */
   | { readonly type: 'workerAllocate'; readonly request: WorkerAllocateCommand }
   | { readonly type: 'workerRelease'; readonly request: WorkerReleaseCommand }
-  | { readonly type: 'segmentReserve'; readonly request: SegmentReserveRequest };
+  | { readonly type: 'segmentReserve'; readonly request: SegmentReserveRequest }
+  /**
+   * A write of the service registry (a registration, a deregistration, the leader's record of a health change):
+   * built by the member, never from a client's request, and applied as the write it carries, whose writes must all
+   * lie under the registry's prefix. Its own type is what lets it through the guard that refuses plain writes there.
+   */
+  | { readonly type: 'registryWrite'; readonly request: PlainWrite };
 
 export interface LeaseCheckpoint {
   readonly id: number;
@@ -54,7 +64,7 @@ export type KvResult = { readonly revision: number } & (
   | { readonly ok: false; readonly error: ConclaveError }
 );
 
-const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6, putSequential: 7, workerAllocate: 10, workerRelease: 11, segmentReserve: 12 } as const;
+const COMMAND = { put: 0, deleteRange: 1, txn: 2, compact: 3, leaseGrant: 4, leaseRevoke: 5, leaseCheckpoint: 6, putSequential: 7, workerAllocate: 10, workerRelease: 11, segmentReserve: 12, registryWrite: 13 } as const;
 /** Flags of a sequential put. */
 const SEQUENTIAL_ONE_PER_LEASE = 1;
 const OP = { range: 0, put: 1, deleteRange: 2, txn: 3 } as const;
@@ -73,11 +83,9 @@ const RANGE_COUNT_ONLY = 4;
 export function encodeKvCommand(command: KvCommand): Uint8Array {
   switch (command.type) {
     case 'put':
-      return encode([COMMAND.put, ...putFields(command.request)]);
     case 'deleteRange':
-      return encode([COMMAND.deleteRange, ...deleteFields(command.request)]);
     case 'txn':
-      return encode([COMMAND.txn, ...txnFields(command.request)]);
+      return encode(plainWriteFields(command));
     case 'compact':
       return encode([COMMAND.compact, command.request.revision, command.request.physical === true ? 1 : 0]);
     case 'leaseGrant':
@@ -101,6 +109,20 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     }
     case 'segmentReserve':
       return encode([COMMAND.segmentReserve, command.request.name, command.request.count]);
+    case 'registryWrite':
+      // The carried write's own array, nested: [13, [0, key, value, lease, flags]] for a registration.
+      return encode([COMMAND.registryWrite, plainWriteFields(command.request)]);
+  }
+}
+
+function plainWriteFields(write: PlainWrite): unknown[] {
+  switch (write.type) {
+    case 'put':
+      return [COMMAND.put, ...putFields(write.request)];
+    case 'deleteRange':
+      return [COMMAND.deleteRange, ...deleteFields(write.request)];
+    case 'txn':
+      return [COMMAND.txn, ...txnFields(write.request)];
   }
 }
 
@@ -227,11 +249,14 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
   const type = command.int();
   switch (type) {
     case COMMAND.put:
-      return { type: 'put', request: readPut(command) };
     case COMMAND.deleteRange:
-      return { type: 'deleteRange', request: readDelete(command) };
     case COMMAND.txn:
-      return { type: 'txn', request: readTxn(command) };
+      return readPlainWrite(type, command);
+    case COMMAND.registryWrite: {
+      const write = Fields.of(command.array(), 'registry write');
+      command.done();
+      return { type: 'registryWrite', request: readPlainWrite(write.int(), write) };
+    }
     case COMMAND.compact: {
       const revision = command.int();
       const physical = command.int() === 1;
@@ -280,6 +305,19 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
     }
     default:
       throw malformed(`unknown command type ${type}`);
+  }
+}
+
+function readPlainWrite(type: number, f: Fields): PlainWrite {
+  switch (type) {
+    case COMMAND.put:
+      return { type: 'put', request: readPut(f) };
+    case COMMAND.deleteRange:
+      return { type: 'deleteRange', request: readDelete(f) };
+    case COMMAND.txn:
+      return { type: 'txn', request: readTxn(f) };
+    default:
+      throw malformed(`a registry write carries command type ${type}, not a put, delete or txn`);
   }
 }
 

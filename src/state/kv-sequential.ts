@@ -28,6 +28,14 @@ export function sequentialKey(prefix: Uint8Array, sequence: number): Uint8Array 
   return key;
 }
 
+/** The range every key a sequential put under `prefix` can make lies in: the prefix and 20 digits. */
+export function sequentialRange(prefix: Uint8Array): { key: Uint8Array; rangeEnd: Uint8Array } {
+  const rangeEnd = new Uint8Array(prefix.length + SEQUENCE_DIGITS + 1);
+  rangeEnd.set(prefix, 0);
+  rangeEnd.fill(0x39, prefix.length, prefix.length + SEQUENCE_DIGITS); // '9'
+  return { key: sequentialKey(prefix, 0), rangeEnd };
+}
+
 /** The sequence number of a key made by sequentialKey, or null when its last 20 bytes are not digits. */
 export function sequenceOf(key: Uint8Array): number | null {
   if (key.length < SEQUENCE_DIGITS) return null;

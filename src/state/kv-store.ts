@@ -18,7 +18,7 @@ import { kvLimits, type KvLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, RangeResponse, TxnRequest } from '../protocol/kv.js';
 import type { StateReader, StateWriter } from './backend.js';
-import type { KvCommand, KvResult } from './kv-command.js';
+import type { KvCommand, KvResult, PlainWrite } from './kv-command.js';
 import { compactHistory } from './kv-compact.js';
 import { replayEvents, type RevisionEvents } from './kv-events.js';
 import { hashRecords } from './kv-hash.js';
@@ -98,11 +98,12 @@ export class KvStore {
     try {
       switch (command.type) {
         case 'put':
-          return this.put(command.request, writer);
         case 'deleteRange':
-          return await this.deleteRange(command.request, writer);
         case 'txn':
-          return await this.txn(command.request, writer);
+          return await this.write(command, writer);
+        // Validated as a registry write (its keys under the registry's prefix), applied as the write it carries.
+        case 'registryWrite':
+          return await this.write(command.request, writer);
         case 'compact':
           return await this.compact(command.request, writer);
         case 'leaseGrant': {
@@ -194,6 +195,17 @@ export class KvStore {
 
   private context(writer: StateWriter): WriteContext {
     return new WriteContext(writer, this.current, this.compacted, this.limits.scanPageRows, this.leases);
+  }
+
+  private write(write: PlainWrite, writer: StateWriter): KvResult | Promise<KvResult> {
+    switch (write.type) {
+      case 'put':
+        return this.put(write.request, writer);
+      case 'deleteRange':
+        return this.deleteRange(write.request, writer);
+      case 'txn':
+        return this.txn(write.request, writer);
+    }
   }
 
   private put(request: PutRequest, writer: StateWriter): KvResult {

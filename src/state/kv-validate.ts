@@ -1,13 +1,15 @@
 // The checks etcd makes before it proposes a key-value request (its v3rpc key and txn checks), so that a bad
-// request is refused at once instead of failing in the log. apply() repeats them: a command that reached the log
+// request is refused at once instead of failing in the log, and the guard of the reserved prefixes
+// (reserved-keys.ts) over every write op, in every branch. apply() repeats them: a command that reached the log
 // without them still fails the same way on every member, before it writes anything.
 
 import { kvLimits, type KvLimits } from '../limits.js';
 import type { Compare, DeleteRangeRequest, KeyRange, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../protocol/kv.js';
 import { ConclaveError } from '../protocol/errors.js';
-import type { KvCommand } from './kv-command.js';
+import type { KvCommand, PlainWrite } from './kv-command.js';
 import { compareBytes, keyName, spanOf } from './kv-layout.js';
-import { sequentialKey } from './kv-sequential.js';
+import { sequentialKey, sequentialRange } from './kv-sequential.js';
+import { refuseOutsideRegistry, refuseReserved } from './reserved-keys.js';
 import { checkReserve } from './segments.js';
 import { checkAllocate, checkRelease } from './workers.js';
 
@@ -15,14 +17,34 @@ const SORT_ORDERS = new Set(['none', 'ascend', 'descend']);
 const SORT_TARGETS = new Set(['key', 'version', 'create', 'mod', 'value']);
 const RESULTS = new Set(['equal', 'greater', 'less', 'not_equal']);
 
+/** Where a write op may go: the reserved prefixes' guard of a plain write, or of a registry write. */
+type WriteGuard = (range: KeyRange, verb: 'put' | 'delete') => ConclaveError | null;
+
+const PLAIN: WriteGuard = refuseReserved;
+const REGISTRY: WriteGuard = (range) => refuseOutsideRegistry(range);
+
+function checkWrite(write: PlainWrite, limits: KvLimits, guard: WriteGuard): ConclaveError | null {
+  switch (write.type) {
+    case 'put':
+      return checkPut(write.request, limits, guard);
+    case 'deleteRange':
+      return checkDelete(write.request, limits, guard);
+    case 'txn':
+      return checkTxn(write.request, limits, 0, guard) ?? checkDuplicates(write.request);
+  }
+}
+
 export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimits): ConclaveError | null {
   switch (command.type) {
     case 'put':
-      return checkPut(command.request, limits);
     case 'deleteRange':
-      return checkDelete(command.request, limits);
     case 'txn':
-      return checkTxn(command.request, limits, 0) ?? checkDuplicates(command.request);
+      return checkWrite(command, limits, PLAIN);
+    case 'registryWrite': {
+      const write = command.request as PlainWrite | undefined;
+      if (write?.type !== 'put' && write?.type !== 'deleteRange' && write?.type !== 'txn') return new ConclaveError('ErrInvalidField', 'a registry write carries a put, a delete or a txn');
+      return checkWrite(write, limits, REGISTRY);
+    }
     case 'compact':
       return count(command.request.revision, 'revision');
     case 'leaseGrant':
@@ -33,7 +55,8 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
       const { prefix, value, lease, onePerLease } = command.request;
       if (!(prefix instanceof Uint8Array) || prefix.length === 0) return new ConclaveError('ErrEmptyKey', 'a sequential put needs a prefix');
       if (onePerLease === true && (lease ?? 0) === 0) return new ConclaveError('ErrInvalidField', 'onePerLease needs a lease');
-      return checkPut({ key: sequentialKey(prefix, 0), value, lease }, limits);
+      // Its key is the prefix and 20 digits, which ones only the apply knows: every key it could make is guarded.
+      return checkPut({ key: sequentialKey(prefix, 0), value, lease }, limits, () => refuseReserved(sequentialRange(prefix), 'put'));
     }
     case 'workerAllocate':
       return checkAllocate(command.request);
@@ -102,8 +125,8 @@ function checkRange(range: KeyRange, limits: KvLimits): ConclaveError | null {
   return null;
 }
 
-function checkPut(request: PutRequest, limits: KvLimits): ConclaveError | null {
-  const invalid = checkRange({ key: request.key }, limits);
+function checkPut(request: PutRequest, limits: KvLimits, guard: WriteGuard): ConclaveError | null {
+  const invalid = checkRange({ key: request.key }, limits) ?? guard({ key: request.key }, 'put');
   if (invalid !== null) return invalid;
   if (request.value.length > limits.maxValueBytes) return new ConclaveError('ErrRequestTooLarge', `value of ${request.value.length} bytes, the limit is maxValueBytes (${limits.maxValueBytes})`);
   const badLease = count(request.lease, 'lease');
@@ -113,8 +136,8 @@ function checkPut(request: PutRequest, limits: KvLimits): ConclaveError | null {
   return null;
 }
 
-function checkDelete(request: DeleteRangeRequest, limits: KvLimits): ConclaveError | null {
-  return checkRange(request, limits);
+function checkDelete(request: DeleteRangeRequest, limits: KvLimits, guard: WriteGuard): ConclaveError | null {
+  return checkRange(request, limits) ?? guard(request, 'delete');
 }
 
 function checkCompare(compare: Compare, limits: KvLimits): ConclaveError | null {
@@ -137,7 +160,8 @@ function checkCompare(compare: Compare, limits: KvLimits): ConclaveError | null 
   }
 }
 
-function checkTxn(request: TxnRequest, limits: KvLimits, depth: number): ConclaveError | null {
+/** Both branches, whichever will run: a reserved key in the branch not taken is refused too. */
+function checkTxn(request: TxnRequest, limits: KvLimits, depth: number, guard: WriteGuard): ConclaveError | null {
   if (depth > limits.maxTxnDepth) return new ConclaveError('ErrTxnTooDeep', `more than maxTxnDepth (${limits.maxTxnDepth}) levels of nested txns`);
   const ops = Math.max(request.compare.length, request.success.length, request.failure.length);
   if (ops > limits.maxTxnOps) return new ConclaveError('ErrTooManyOps', `${ops} operations, the limit is maxTxnOps (${limits.maxTxnOps})`);
@@ -146,17 +170,17 @@ function checkTxn(request: TxnRequest, limits: KvLimits, depth: number): Conclav
     if (invalid !== null) return invalid;
   }
   for (const op of [...request.success, ...request.failure]) {
-    const invalid = checkOp(op, limits, depth);
+    const invalid = checkOp(op, limits, depth, guard);
     if (invalid !== null) return invalid;
   }
   return null;
 }
 
-function checkOp(op: RequestOp, limits: KvLimits, depth: number): ConclaveError | null {
+function checkOp(op: RequestOp, limits: KvLimits, depth: number, guard: WriteGuard): ConclaveError | null {
   if ('requestRange' in op) return validateRangeRequest(op.requestRange, limits);
-  if ('requestPut' in op) return checkPut(op.requestPut, limits);
-  if ('requestDeleteRange' in op) return checkDelete(op.requestDeleteRange, limits);
-  if ('requestTxn' in op) return checkTxn(op.requestTxn, limits, depth + 1);
+  if ('requestPut' in op) return checkPut(op.requestPut, limits, guard);
+  if ('requestDeleteRange' in op) return checkDelete(op.requestDeleteRange, limits, guard);
+  if ('requestTxn' in op) return checkTxn(op.requestTxn, limits, depth + 1, guard);
   // etcd answers an empty operation so.
   return new ConclaveError('ErrKeyNotFound', 'empty operation in txn');
 }

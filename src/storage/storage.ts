@@ -10,7 +10,7 @@ import { index, type Entry, type HardState, type Index, type Ready, type Restore
 import { Backend, type BatchOp } from './backend.js';
 import { database, type Db } from './leveldb.js';
 import { checkDatabaseFiles, readVerifiedTables, writeVerifiedTables } from './leveldb-files.js';
-import { snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
+import { readDurableBackend, recordInView, snapshotBackend, type TakenSnapshot } from './backend-snapshot.js';
 import { corrupt, StorageError } from './errors.js';
 import { BACKEND_KEYS_END, BACKEND_KEYS_START, backendPrefix, entryKey, META, prefixEnd } from './keys.js';
 import { readSnapshotFile, type SnapshotHeader } from './snapshot-file.js';
@@ -337,10 +337,7 @@ export class NodeStorage {
     this.snapshotInProgress = true;
     const view = this.db.snapshot();
     try {
-      const record = this.backend.durableRecord;
-      const stored = await this.db.get(META.backend, { snapshot: view });
-      // The backend record inside the view is the one the view's data is applied to.
-      const inView = stored === undefined ? record : decodeBackendRecord(stored, this.dbPath);
+      const inView = await recordInView(this.db, view, this.backend.durableRecord, this.dbPath);
       if (inView.appliedIndex === 0 || inView.appliedIndex <= (this.snapshotRecord?.meta.index ?? 0)) return null;
       this.bytesSinceSnapshot = 0;
       const taken = await snapshotBackend(this.db, view, inView, this.snapshots, this.limits, () => this.crashPoint('snapshot:file-written'));
@@ -351,6 +348,11 @@ export class NodeStorage {
       await view.close();
       this.snapshotInProgress = false;
     }
+  }
+
+  /** The durable backend's pairs in one view, with the record of the index they are applied through (backend-snapshot.ts). */
+  readDurableBackend<T>(read: (record: BackendRecord, pairs: AsyncIterable<[Uint8Array, Uint8Array][]>) => Promise<T>): Promise<T> {
+    return readDurableBackend(this.db, this.backend.durableRecord, this.dbPath, this.limits, read);
   }
 
   /** Records a snapshot taken by takeSnapshot with the metadata the core gave it, and prunes older files. */

@@ -4,7 +4,7 @@
 // graceful stop hands leadership over at once.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64, get, postJson, put, statusOf, unb64, waitForLeader, eventually as eventuallyWith } from '../support/http-json.js';
+import { b64, distinctStates, get, postJson, put, statusOf, unb64, waitForLeader, eventually as eventuallyWith } from '../support/http-json.js';
 import { prefixEnd } from '../../src/client/keys.js';
 import { ctl } from '../support/ctl.js';
 import { freePort, ProcessCluster, type ProcessMember } from '../support/process-cluster.js';
@@ -184,12 +184,8 @@ describe('a three-member cluster of conclave processes', () => {
       return mine.revision >= reference.revision ? mine : null;
     }, 15_000).then((mine) => expect(mine.kvs).toEqual(reference.kvs));
 
-    // The same log gives the same state on every member: equal digests of the whole store at one revision.
-    const digests = await eventually('every member at one revision', async () => {
-      const all = await Promise.all(cluster.endpoints.map(async (e) => (await fetch(new URL('/debug/kvhash', e))).json() as Promise<{ hash: number; revision: number }>));
-      return all.every((d) => d.revision === all[0]?.revision) ? all : null;
-    }, 15_000);
-    expect(new Set(digests.map((d) => d.hash)).size).toBe(1);
+    // The same log gives the same state on every member: equal digests of the store, and of the whole state.
+    expect(await distinctStates(cluster.endpoints, 15_000, () => cluster.logs())).toEqual({ kv: 1, state: 1 });
   }, 60_000);
 
   it('hands leadership over at once when the leader is stopped gracefully', async () => {

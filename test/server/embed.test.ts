@@ -112,6 +112,20 @@ describe('startNode', () => {
     expect((await get(url, 'shared')).value).toBe('over-http');
   });
 
+  it('serves a digest of the key-value pairs and one of the whole state, which also sees leases', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const node = await single(join(tempDir(), 'data'), { listenClientUrls: [url] });
+    const digest = async (path: string) => (await fetch(new URL(path, url))).json() as Promise<{ hash: number; revision?: number; appliedIndex?: number }>;
+    await node.put('k', 'v');
+    await expect.poll(async () => (await digest('/debug/statehash')).appliedIndex).toBe((await node.status()).raftAppliedIndex);
+    const [kvBefore, stateBefore] = [await digest('/debug/kvhash'), await digest('/debug/statehash')];
+    // A lease is state without a revision: the KV digest cannot see it, the state digest does once it is durable.
+    await node.lease.grant(60);
+    await expect.poll(async () => (await digest('/debug/statehash')).appliedIndex).toBe((stateBefore.appliedIndex ?? 0) + 1);
+    expect((await digest('/debug/statehash')).hash).not.toBe(stateBefore.hash);
+    expect(await digest('/debug/kvhash')).toEqual(kvBefore);
+  });
+
   it('refuses invalid options with the flag they map to', async () => {
     await expect(startNode({ dataDir: join(tempDir(), 'd'), heartbeatIntervalMs: 500, electionTimeoutMs: 100 })).rejects.toThrow(/--election-timeout/);
   });
@@ -172,5 +186,93 @@ describe('startNode', () => {
       expect(progress.watch_id).toBeUndefined();
       expect(progress.header.revision).toBe(String(put.header.revision));
     }
+  });
+});
+
+describe('the recipes on the embedded handle', () => {
+  it('locks: FIFO hand-over with fences that grow, a timeout, and a signal that withdraws the waiter', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    const [a, b, c] = await Promise.all([node.lease.grant(60), node.lease.grant(60), node.lease.grant(60)]);
+    const first = await node.lock.lock('job', a.id);
+    expect(text(first.key)).toMatch(/^job\/\d{20}$/);
+    expect(first.fence).toBe(first.header.revision);
+    const second = node.lock.lock('job', b.id);
+    await expect(node.lock.lock('job', c.id, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'ErrLockTimeout' });
+    const stop = new AbortController();
+    const withdrawn = node.lock.lock('job', c.id, { signal: stop.signal }).catch((error: unknown) => error);
+    await expect.poll(async () => (await node.range({ key: Buffer.from('job/'), rangeEnd: Buffer.from('job0') })).count).toBe(3);
+    stop.abort();
+    expect(await withdrawn).toBeInstanceOf(ConclaveError);
+    await expect.poll(async () => (await node.range({ key: Buffer.from('job/'), rangeEnd: Buffer.from('job0') })).count).toBe(2);
+    await node.lock.unlock(first.key);
+    const held = await second;
+    expect(held.fence).toBeGreaterThan(first.fence);
+    await node.lock.unlock(held.key);
+    expect((await node.range({ key: Buffer.from('job/'), rangeEnd: Buffer.from('job0') })).count).toBe(0);
+  });
+
+  it('elections: campaign, leader, proclaim, observe and resign, and a term that is over is refused', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    const [a, b] = await Promise.all([node.lease.grant(60), node.lease.grant(60)]);
+    expect(await node.election.leader('e')).toBeUndefined();
+    const { leader: one } = await node.election.campaign('e', 'one', a.id);
+    expect(text((await node.election.leader('e'))?.value)).toBe('one');
+    const seen: string[] = [];
+    const stop = new AbortController();
+    const observing = (async () => {
+      for await (const { kv } of node.election.observe('e', { signal: stop.signal })) seen.push(text(kv.value) as string);
+    })();
+    await expect.poll(() => seen).toEqual(['one']);
+    await node.election.proclaim(one, 'uno');
+    const two = node.election.campaign('e', 'two', b.id);
+    await expect.poll(() => seen).toEqual(['one', 'uno']);
+    await node.election.resign(one);
+    expect((await two).leader.rev).toBeGreaterThan(one.rev);
+    await expect.poll(() => seen).toEqual(['one', 'uno', 'two']);
+    await expect(node.election.proclaim(one, 'stale')).rejects.toMatchObject({ code: 'ErrElectionNotLeader' });
+    stop.abort();
+    await observing;
+  });
+
+  it('registry: register, discover, watch and deregister; a revoke deregisters; plain writes there are refused', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    const { id: lease } = await node.lease.grant(60);
+    const { header } = await node.registry.register({ service: 'web', instance: 'w1', address: '10.0.0.1', port: 80, lease, tags: ['blue'] });
+    const events: string[] = [];
+    const watching = (async () => {
+      for await (const batch of node.registry.watch('web', { startRevision: header.revision })) {
+        for (const e of batch.events) events.push(`${e.type} ${e.instance.instance}@${e.revision}`);
+        if (events.length === 4) break;
+      }
+    })();
+    await node.registry.register({ service: 'web', instance: 'w2', address: '10.0.0.2', port: 80, lease });
+    const blue = await node.registry.discover('web', { tags: ['blue'] });
+    expect(blue.instances.map((i) => i.instance)).toEqual(['w1']);
+    expect(blue.header.revision).toBe(header.revision + 1);
+    expect((await node.registry.deregister('web', 'w2')).deleted).toBe(1);
+    expect((await node.registry.deregister('web', 'w2')).deleted).toBe(0);
+    await expect(node.put(`\0registry/web/w1`, 'forged')).rejects.toMatchObject({ code: 'ErrReservedKey' });
+    await node.lease.revoke(lease);
+    await watching;
+    const r = header.revision;
+    expect(events).toEqual([`registered w1@${r}`, `registered w2@${r + 1}`, `deregistered w2@${r + 2}`, `deregistered w1@${r + 3}`]);
+    expect((await node.registry.discover('web', { includeUnhealthy: true })).instances).toEqual([]);
+    expect(() => node.registry.watch('not a name')).toThrow(ConclaveError);
+  });
+
+  it('snowflake: the lowest free worker ID, not reused while it cools, and segments that never overlap', async () => {
+    const node = await single(join(tempDir(), 'data'));
+    const [a, b] = await Promise.all([node.lease.grant(60), node.lease.grant(60)]);
+    const first = await node.snowflake.allocateWorker('ids', a.id, { workerCount: 4 });
+    expect(first.workerId).toBe(0);
+    expect((await node.snowflake.allocateWorker('ids', b.id, { workerCount: 4 })).workerId).toBe(1);
+    await expect(node.snowflake.releaseWorker('ids', 0, b.id)).rejects.toMatchObject({ code: 'ErrWorkerNotHeld' });
+    await node.snowflake.releaseWorker('ids', 0, a.id);
+    // ID 0 cools for the lease's TTL and the skew bound: the next allocation takes 2.
+    expect((await node.snowflake.allocateWorker('ids', a.id, { workerCount: 4 })).workerId).toBe(2);
+    const one = await node.snowflake.reserveSegment('orders', 10);
+    const two = await node.snowflake.reserveSegment('orders', 5);
+    expect([one.start, one.count, two.start, two.count]).toEqual([0, 10, 10, 5]);
+    expect(two.header.revision).toBe(one.header.revision);
   });
 });

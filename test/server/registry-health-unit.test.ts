@@ -72,7 +72,9 @@ describe('health checker', () => {
     expect(h.proposed).toHaveLength(0);
     await round(h, false);
     expect(h.proposed).toHaveLength(1);
-    const txn = h.proposed[0] as Extract<KvCommand, { type: 'txn' }>;
+    const write = h.proposed[0] as Extract<KvCommand, { type: 'registryWrite' }>;
+    expect(write.type).toBe('registryWrite');
+    const txn = write.request as Extract<KvCommand, { type: 'txn' }>;
     expect(txn.request.compare[0]).toMatchObject({ target: 'mod', result: 'equal', modRevision: 5 });
     const put = (txn.request.success[0] as { requestPut: { value: Uint8Array; ignoreLease: boolean } }).requestPut;
     expect(JSON.parse(new TextDecoder().decode(put.value)).health).toBe('critical');
@@ -97,9 +99,9 @@ describe('health checker', () => {
     h.checker.probeDue();
     expect(h.outcomes).toHaveLength(registryLimits.maxConcurrentProbes);
     expect(h.checker.activeChecks).toBe(kvs.length);
-    h.push([{ type: 'DELETE', kv: { ...pair('i0', 12), value: new Uint8Array(0) } }], { type: 'deleteRange', request: { key: pair('i0', 12).key } });
+    h.push([{ type: 'DELETE', kv: { ...pair('i0', 12), value: new Uint8Array(0) } }], { type: 'registryWrite', request: { type: 'deleteRange', request: { key: pair('i0', 12).key } } });
     await flush();
-    // A command elsewhere in the key space is not read back.
+    // A plain write is not read back: it cannot touch the registry (the prefix is reserved).
     h.push([{ type: 'DELETE', kv: { ...pair('i1', 13), value: new Uint8Array(0) } }], { type: 'put', request: { key: new TextEncoder().encode('other'), value: new Uint8Array(0) } });
     await flush();
     expect(h.checker.activeChecks).toBe(kvs.length - 1);

@@ -13,9 +13,10 @@ import type { MCommand, MCompare, MDelete, MOp, MPut, MRange, MTxn } from './mod
 export const LIVE_LEASE = 7;
 export const leaseExists = (lease: number): boolean => lease === LIVE_LEASE;
 
-const KEYS = ['a', 'a\0', 'ab', 'b', 'ba', 'c', '\0', '\xff'];
+// '\0registry/s' is under the registry's reserved prefix: a write of it, or of a range that meets it, is refused.
+const KEYS = ['a', 'a\0', 'ab', 'b', 'ba', 'c', '\0', '\xff', '\0registry/s'];
 const key = fc.constantFrom(...KEYS);
-const rangeEnd = fc.option(fc.constantFrom('\0', 'b', 'c', 'ab', 'a\0', 'bb', '\xff\xff', 'a'), { nil: undefined, freq: 2 });
+const rangeEnd = fc.option(fc.constantFrom('\0', 'b', 'c', 'ab', 'a\0', 'bb', '\xff\xff', 'a', '\0registry/'), { nil: undefined, freq: 2 });
 const value = fc.constantFrom('', 'v1', 'v2', 'v3', 'w\0');
 const lease = fc.constantFrom(0, 0, 0, 0, 0, LIVE_LEASE, LIVE_LEASE, 9);
 /** A fraction of the revision to come; resolved to a revision when the command runs. */

@@ -6,7 +6,7 @@ import { encode } from '@msgpack/msgpack';
 import { kvLimits } from '../../src/limits.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../../src/protocol/kv.js';
 import { ConclaveError } from '../../src/protocol/errors.js';
-import { decodeKvCommand, encodeKvCommand, validateKvCommand, validateRangeRequest, type KvCommand } from '../../src/state/index.js';
+import { decodeKvCommand, encodeKvCommand, validateKvCommand, validateRangeRequest, type KvCommand, type PlainWrite } from '../../src/state/index.js';
 import { command, resolveCommand, toKvCommand } from './arbitraries.js';
 import { bytes } from './memory-backend.js';
 
@@ -39,6 +39,8 @@ function canonical(command: KvCommand): KvCommand {
       return { type: 'txn', request: txn(command.request) };
     case 'compact':
       return { type: 'compact', request: command.request.physical === true ? { revision: command.request.revision, physical: true } : { revision: command.request.revision } };
+    case 'registryWrite':
+      return { type: 'registryWrite', request: canonical(command.request) as PlainWrite };
     default:
       return command;
   }
@@ -56,6 +58,7 @@ const anyCommand: fc.Arbitrary<KvCommand> = fc.oneof(
   }),
   fc.record({ type: fc.constant('leaseCheckpoint' as const), request: fc.record({ checkpoints: fc.array(fc.record({ id: leaseId, remainingMs: fc.maxSafeNat() }), { maxLength: 20 }) }) }),
   command.map((c) => toKvCommand(resolveCommand(c, 1000))),
+  command.filter((c) => c.type !== 'compact').map((c) => ({ type: 'registryWrite' as const, request: toKvCommand(resolveCommand(c, 1000)) as PlainWrite })),
   fc.record({ type: fc.constant('compact' as const), request: fc.record({ revision: fc.maxSafeNat(), physical: fc.boolean() }) }),
   fc.record({
     type: fc.constant('txn' as const),
@@ -105,6 +108,10 @@ describe('encodeKvCommand / decodeKvCommand', () => {
       encode([2, [[9, 0, bytes('k'), null, 1]], [], []]),
       encode([2, [], [[0, bytes('k'), null, 0, 0, 5, 0, 0, 0, 0, 0, 0]], []]),
       encode([3, 1.5, 0]),
+      // A registry write carries a put, a delete or a txn, nested, and nothing else.
+      encode([13, [3, 1, 0]]),
+      encode([13, 0, bytes('k'), bytes('v'), 0, 0]),
+      encode([13, [0, bytes('k'), bytes('v'), 0, 0], 'extra']),
     ];
     for (const data of bad) {
       expect(() => decodeKvCommand(data), Buffer.from(data).toString('hex')).toThrow(ConclaveError);

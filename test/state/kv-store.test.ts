@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConclaveError } from '../../src/protocol/errors.js';
 import { KvStore } from '../../src/state/index.js';
-import { bytes, expectOk, Harness, showKv, showResult } from './helpers.js';
+import { bytes, expectOk, Harness, opDelete, showKv, showResult } from './helpers.js';
 import { MemoryBackend } from './memory-backend.js';
 
 describe('revisions', () => {
@@ -141,16 +141,19 @@ describe('put', () => {
 });
 
 describe('deleteRange', () => {
-  it('deletes one key, a range, every key from a key on, or all keys, and says how many', async () => {
+  it('deletes one key, a range, every key from a key on, or all keys but the reserved ones, and says how many', async () => {
     const kv = new Harness();
     for (const key of ['a', 'b', 'b1', 'b2', 'c', 'd']) await kv.put(key, key);
     expect(showResult(await kv.del('a'))).toMatchObject({ revision: 8, deleted: 1 });
     expect(showResult(await kv.del('b', 'c'))).toMatchObject({ revision: 9, deleted: 3 });
     expect(showResult(await kv.del('c', '\0'))).toMatchObject({ revision: 10, deleted: 2 });
     expect((await kv.get('\0', { rangeEnd: '\0' })).count).toBe(0);
-    await kv.put('x', '1');
+    await kv.put('\0', '0');
     await kv.put('y', '2');
-    expect(showResult(await kv.del('\0', '\0'))).toMatchObject({ revision: 13, deleted: 2 });
+    // [\0, \0) spans the registry's reserved prefix: refused whole (reserved-keys.ts); the two ranges around it, in one txn, delete the rest.
+    expect(showResult(await kv.del('\0', '\0'))).toEqual({ revision: 12, error: 'ErrReservedKey' });
+    const rest = await kv.txn({ compare: [], success: [opDelete('\0', '\0registry/'), opDelete('\0registry0', '\0')], failure: [] });
+    expect(showResult(rest)).toMatchObject({ revision: 13, succeeded: true, responses: [{ deleteRange: { deleted: 1 } }, { deleteRange: { deleted: 1 } }] });
   });
 
   it('returns the deleted versions with prevKv', async () => {

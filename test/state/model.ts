@@ -1,8 +1,10 @@
 // A reference model of etcd's key-value semantics, written for clarity and not speed: the whole map of keys at
 // every revision, strings for bytes. The model-based property test checks the store against it. Its answers have
-// the shapes of helpers.ts's showResult / showRange.
+// the shapes of helpers.ts's showResult / showRange. One rule is Conclave's own: a plain write whose key or range
+// meets a reserved prefix (the registry's) is refused with ErrReservedKey, as etcd refuses an empty key.
 
 import type { CompareResult, SortOrder, SortTarget } from '../../src/protocol/kv.js';
+import { REGISTRY_PREFIX } from '../../src/protocol/reserved-keys.js';
 import type { ShownKv } from './helpers.js';
 
 export type MKv = ShownKv;
@@ -281,7 +283,7 @@ class Writes {
 
 function validate(command: MCommand): void {
   if (command.type === 'put') validatePut(command.request);
-  else if (command.type === 'deleteRange') validateKey(command.request.key);
+  else if (command.type === 'deleteRange') validateWrite(command.request.key, command.request.rangeEnd);
   else if (command.type === 'txn') {
     validateTxn(command.request);
     duplicates(command.request.success);
@@ -293,8 +295,19 @@ function validateKey(key: string): void {
   if (key === '') throw new Refused('ErrEmptyKey');
 }
 
+/** The prefix's keys are [REGISTRY_PREFIX, REGISTRY_END): the range's intersection with them is not empty. */
+const REGISTRY_END = `${REGISTRY_PREFIX.slice(0, -1)}0`;
+
+function validateWrite(key: string, rangeEnd?: string): void {
+  validateKey(key);
+  const single = rangeEnd === undefined || rangeEnd === '';
+  const low = single || key > REGISTRY_PREFIX ? key : REGISTRY_PREFIX;
+  const high = single ? `${key}\0` : rangeEnd === '\0' || rangeEnd > REGISTRY_END ? REGISTRY_END : rangeEnd;
+  if (low >= REGISTRY_PREFIX && low < REGISTRY_END && low < high) throw new Refused('ErrReservedKey');
+}
+
 function validatePut(put: MPut): void {
-  validateKey(put.key);
+  validateWrite(put.key);
   if (put.ignoreValue && put.value !== '') throw new Refused('ErrValueProvided');
   if (put.ignoreLease && (put.lease ?? 0) !== 0) throw new Refused('ErrLeaseProvided');
 }
@@ -304,7 +317,7 @@ function validateTxn(txn: MTxn): void {
   for (const op of [...txn.success, ...txn.failure]) {
     if ('range' in op) validateKey(op.range.key);
     else if ('put' in op) validatePut(op.put);
-    else if ('deleteRange' in op) validateKey(op.deleteRange.key);
+    else if ('deleteRange' in op) validateWrite(op.deleteRange.key, op.deleteRange.rangeEnd);
     else validateTxn(op.txn);
   }
 }

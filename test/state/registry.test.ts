@@ -1,6 +1,6 @@
-// The service registry in the deterministic apply, against a simple model: registrations (puts attached to a
-// lease), re-registrations that update, deregistrations, health changes recorded by a guarded txn, and lease
-// revokes that remove every instance of the lease in the revoke's one revision. Discovery (a range of the
+// The service registry in the deterministic apply, against a simple model: registrations (registry writes of puts
+// attached to a lease), re-registrations that update, deregistrations, health changes recorded by a guarded txn,
+// and lease revokes that remove every instance of the lease in the revoke's one revision. Discovery (a range of the
 // service's prefix, decoded and filtered) lists exactly the model's instances, at every step.
 
 import fc from 'fast-check';
@@ -78,13 +78,13 @@ describe('service registry in the state', () => {
               break;
             }
             case 'register': {
-              const result = await kv.store.apply({ type: 'put', request: registrationPut(registration(s)) }, kv.backend);
+              const result = await kv.store.apply({ type: 'registryWrite', request: { type: 'put', request: registrationPut(registration(s)) } }, kv.backend);
               expect(result.ok).toBe(leases.has(s.lease));
               if (result.ok) model.get(s.service)?.set(s.instance, { lease: s.lease, port: s.port, tags: [...s.tags].sort(), health: 'passing' });
               break;
             }
             case 'deregister':
-              expectOk(await kv.store.apply({ type: 'deleteRange', request: deregistrationDelete(s.service, s.instance) }, kv.backend));
+              expectOk(await kv.store.apply({ type: 'registryWrite', request: { type: 'deleteRange', request: deregistrationDelete(s.service, s.instance) } }, kv.backend));
               model.get(s.service)?.delete(s.instance);
               break;
             case 'health': {
@@ -100,7 +100,7 @@ describe('service registry in the state', () => {
                 success: [{ requestPut: { key: kvPair.key, value: withHealth(listedBefore, s.health), ignoreLease: true } }],
                 failure: [],
               };
-              expectOk(await kv.store.apply({ type: 'txn', request: txn }, kv.backend));
+              expectOk(await kv.store.apply({ type: 'registryWrite', request: { type: 'txn', request: txn } }, kv.backend));
               const held = model.get(s.service)?.get(s.instance);
               if (held !== undefined) held.health = s.health;
               break;

@@ -87,3 +87,26 @@ export async function eventually<T>(what: string, probe: () => Promise<T | null>
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+interface Digest {
+  readonly hash: number;
+}
+
+/** Every member's digest at `path`, once all of them report the same `at` (revision or applied index). */
+function digestsAtOnePoint(endpoints: readonly string[], path: string, at: string, timeoutMs: number, logs: () => string): Promise<Digest[]> {
+  return eventually(`every member's ${path} at one ${at}`, async () => {
+    const all = await Promise.all(endpoints.map(async (e) => (await fetch(new URL(path, e))).json() as Promise<Digest & Record<string, number>>));
+    return all.every((d) => d[at] === all[0]?.[at]) ? all : null;
+  }, timeoutMs, logs);
+}
+
+/**
+ * The same log gave the same state on every member: equal digests of the key-value pairs at one revision (etcd's
+ * HashKV), and of every record of the replicated state (leases, recipes, deduplication, members too) at one applied
+ * index. The number of distinct digests of each kind, 1 each when the members agree.
+ */
+export async function distinctStates(endpoints: readonly string[], timeoutMs: number, logs: () => string = () => ''): Promise<{ kv: number; state: number }> {
+  const kv = await digestsAtOnePoint(endpoints, '/debug/kvhash', 'revision', timeoutMs, logs);
+  const state = await digestsAtOnePoint(endpoints, '/debug/statehash', 'appliedIndex', timeoutMs, logs);
+  return { kv: new Set(kv.map((d) => d.hash)).size, state: new Set(state.map((d) => d.hash)).size };
+}
