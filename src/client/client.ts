@@ -525,8 +525,10 @@ export class Client {
       }
       const error = value.ok ? decodeError(outcome.status, value.body) : value.error;
       if (error.code === 'ErrTimeout' && !exchange.readOnly) {
-        // The member's own timeout: the entry may still commit. A deduplicated write may go again.
+        // The member's own timeout: the entry may still commit. A deduplicated write may go again. The member may
+        // be cut off from the leader, so the next request starts elsewhere.
         failures.push(`${endpoint} (${error.message})`);
+        this.#router.failed(endpoint);
         maybeApplied = true;
         if (!retry()) throw client === undefined ? error : unknownOutcome(failures.join(', '));
         if (position === order.length - 1) position = -1;

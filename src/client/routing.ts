@@ -93,6 +93,12 @@ export class Router {
   /** `endpoint` could not be reached or could not serve. */
   failed(endpoint: string): void {
     if (endpoint === this.#leader) this.#leader = null;
+    // The next request starts at the next endpoint: one that timed out (cut off, say) would cost it the whole
+    // request timeout again, until some other endpoint answered a request that did not stop at the first failure.
+    if (endpoint === this.#current && this.#endpoints.length > 1) {
+      const at = this.#endpoints.indexOf(endpoint);
+      this.#current = this.#endpoints[(at + 1) % this.#endpoints.length] as string;
+    }
     this.#refreshSoon();
   }
 

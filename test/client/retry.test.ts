@@ -164,6 +164,19 @@ describe('member discovery and leader-aware routing', () => {
     expect(c.leaderEndpoint).toBeNull();
   });
 
+  it('starts the next request at another endpoint after one timed out, even when the failed call was not sent again', async () => {
+    const [cutOff, healthy] = [await server(), await server()];
+    cutOff.override = () => 'stall';
+    const c = track(new Client({ endpoints: [cutOff.url, healthy.url], requestTimeoutMs: 300 }));
+    // A member removal is neither deduplicated nor harmless to repeat, so its loss ends the call at the first
+    // endpoint (as a lease renewal's does).
+    expect((await failure(c.memberRemove('8e9e05c52164694d'))).code).toBe('ErrTimeout');
+    expect(c.currentEndpoint).toBe(healthy.url);
+    await c.get('k');
+    expect(cutOff.received).toHaveLength(1);
+    expect(healthy.received.map((r) => r.method)).toEqual(['range']);
+  });
+
   it('keeps the given endpoints, in order, without discovery (as etcdctl)', async () => {
     const [a, b] = [await server(), await server()];
     a.members = [memberOf('000000000000000b', b)];
