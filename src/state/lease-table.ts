@@ -40,10 +40,13 @@ export class LeaseTable {
       leases.set(id, decodeRecord(id, row.value));
     }
     const attached = new Map<number, number>();
-    for await (const row of pages(reader, ATTACHMENT_BOUNDS, pageRows)) {
-      const id = leaseOfKey(row.key);
-      if (!leases.has(id)) throw new Error(`a key is attached to lease ${id}, which does not exist`);
-      attached.set(id, (attached.get(id) ?? 0) + 1);
+    // Attachments are only ever of live leases: with none, there is nothing to count.
+    if (leases.size > 0) {
+      for await (const row of pages(reader, ATTACHMENT_BOUNDS, pageRows)) {
+        const id = leaseOfKey(row.key);
+        if (!leases.has(id)) throw new Error(`a key is attached to lease ${id}, which does not exist`);
+        attached.set(id, (attached.get(id) ?? 0) + 1);
+      }
     }
     this.leases = leases;
     this.attached = attached;
