@@ -1,0 +1,17 @@
+// The bounds of the jepsen-like checkers, with their defaults. A check that reaches one says which, by name.
+
+/**
+ * Search steps the linearizability checker may take on one key before it answers "unknown". A step tries one
+ * operation at one configuration; a million take about a second.
+ */
+export const DEFAULT_MAX_SEARCH_STEPS_PER_KEY = 20_000_000;
+
+/**
+ * Configurations in each of the two generations of the linearizability checker's memo, about 150 bytes each:
+ * when the newer fills, the older is forgotten. Forgetting costs only time (a branch explored again), never a
+ * wrong answer.
+ */
+export const DEFAULT_MEMO_ENTRIES = 1_000_000;
+
+/** Wall time the linearizability checker may spend on one key before it answers "unknown". */
+export const DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY = 60_000;
