@@ -1,14 +1,17 @@
 // The command line of the jepsen-like harness, as a function of argv that returns an exit code (cli.ts wires it
-// to the process). `check --workload register FILE` checks a recorded history; `run` is not there yet.
+// to the process). `check --workload register FILE` checks a recorded history; `run --workload register ...` runs
+// the workload against a fresh cluster under faults and checks what it recorded (run.ts).
 //
 // Exit codes: 0 the history is valid; 1 anomalies were found; 2 the answer is unknown (a search gave up), or the
-// input or the flags could not be read.
+// input or the flags could not be read, or the run could not be carried out.
 
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, type Verdict } from './checkers/linearizable.js';
 import { formatHistoryError, parseHistory } from './history.js';
-import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY } from './limits.js';
+import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
+import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
+import { runWorkload } from './run.js';
 
 export interface JepsenIo {
   readonly stdout: (text: string) => void;
@@ -44,7 +47,22 @@ function parser(): Argv {
         .option('timeout-ms', { type: 'number', describe: 'Search time per key before "unknown"', default: DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY })
         .option('json', { type: 'boolean', describe: 'Print the full result as JSON', default: false }),
     )
-    .command('run', 'Run a workload against a cluster under faults (not yet)')
+    .command('run', 'Run a workload against a fresh cluster under faults, then check its history', (inner) =>
+      inner
+        .option('workload', { choices: WORKLOADS, demandOption: true, describe: 'What the clients do' })
+        .option('nemesis', { type: 'string', default: NEMESIS_KINDS.join(','), describe: `Faults, comma-separated (${NEMESIS_KINDS.join(', ')}), or none` })
+        .option('time', { type: 'number', default: 60, describe: 'Seconds of operations under faults' })
+        .option('nodes', { type: 'number', default: 5, describe: 'Members of the cluster' })
+        .option('concurrency', { type: 'number', default: 10, describe: 'Concurrent clients' })
+        .option('out', { type: 'string', demandOption: true, describe: 'The run directory to write (runs/NAME)' })
+        .option('seed', { type: 'number', describe: "The nemesis's and clients' seed (default: chosen at random, and recorded)" })
+        .option('keys', { type: 'number', default: 5, describe: 'Registers the clients share' })
+        .option('op-timeout-ms', { type: 'number', default: DEFAULT_OP_TIMEOUT_MS, describe: 'Deadline of one operation' })
+        .option('fault-ms', { type: 'string', default: '2000,6000', describe: 'Shortest and longest fault, in ms' })
+        .option('quiet-ms', { type: 'string', default: '1000,3000', describe: 'Shortest and longest quiet spell between faults, in ms' })
+        .option('heartbeat-interval', { type: 'number', default: 50, describe: "The members' --heartbeat-interval, in ms" })
+        .option('election-timeout', { type: 'number', default: 500, describe: "The members' --election-timeout, in ms" }),
+    )
     .demandCommand(1, 'no command given')
     .strict()
     .help()
@@ -73,11 +91,79 @@ export async function runJepsen(args: readonly string[], io: JepsenIo): Promise<
     return EXIT_VALID;
   }
   const [command] = parsed.argv['_'] as string[];
-  if (command === 'run') {
-    io.stderr(`${NAME}: run is not there yet: it comes with the harness that starts clusters and injects faults; "check" checks a recorded history\n`);
-    return EXIT_UNKNOWN;
-  }
+  if (command === 'run') return run(parsed.argv, io);
   return check(parsed.argv, io);
+}
+
+/** "MIN,MAX" (or one number for both) as whole milliseconds, MIN <= MAX; null when it is not that. */
+function bounds(text: string): [number, number] | null {
+  const parts = text.split(',').map((part) => Number(part.trim()));
+  const [low, high] = parts.length === 1 ? [parts[0]!, parts[0]!] : parts;
+  if (parts.length > 2 || low === undefined || high === undefined) return null;
+  return Number.isSafeInteger(low) && Number.isSafeInteger(high) && low >= 0 && low <= high ? [low, high] : null;
+}
+
+async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number> {
+  const fail = (message: string) => {
+    io.stderr(`${NAME}: ${message}\n`);
+    return EXIT_UNKNOWN;
+  };
+  const positive: [string, string, number][] = [
+    ['--time', 'time', 1],
+    ['--nodes', 'nodes', 1],
+    ['--concurrency', 'concurrency', 1],
+    ['--keys', 'keys', 1],
+    ['--op-timeout-ms', 'op-timeout-ms', 1],
+    ['--heartbeat-interval', 'heartbeat-interval', 1],
+    ['--election-timeout', 'election-timeout', 1],
+  ];
+  for (const [flag, name, least] of positive) {
+    const value = argv[name];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) return fail(`${flag} must be a positive integer, not ${String(value)}`);
+  }
+  const given = String(argv['nemesis']).split(',').map((kind) => kind.trim()).filter((kind) => kind !== '' && kind !== 'none');
+  const unknown = given.filter((kind) => !(NEMESIS_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0) return fail(`--nemesis: unknown ${unknown.map((k) => `"${k}"`).join(', ')} (one of ${NEMESIS_KINDS.join(', ')}, or none)`);
+  const faultMs = bounds(String(argv['fault-ms']));
+  const quietMs = bounds(String(argv['quiet-ms']));
+  if (faultMs === null || faultMs[0] === 0) return fail(`--fault-ms must be "MIN,MAX" in positive ms, not ${String(argv['fault-ms'])}`);
+  if (quietMs === null) return fail(`--quiet-ms must be "MIN,MAX" in ms, not ${String(argv['quiet-ms'])}`);
+  const seedGiven = argv['seed'];
+  if (seedGiven !== undefined && (typeof seedGiven !== 'number' || !Number.isSafeInteger(seedGiven))) return fail(`--seed must be an integer, not ${String(seedGiven)}`);
+  const seed = (seedGiven as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
+  const options = {
+    workload: 'register' as const,
+    nemesis: [...new Set(given)] as NemesisKind[],
+    timeS: argv['time'] as number,
+    nodes: argv['nodes'] as number,
+    concurrency: argv['concurrency'] as number,
+    out: argv['out'] as string,
+    seed,
+    keys: argv['keys'] as number,
+    opTimeoutMs: argv['op-timeout-ms'] as number,
+    faultMs,
+    quietMs,
+    heartbeatIntervalMs: argv['heartbeat-interval'] as number,
+    electionTimeoutMs: argv['election-timeout'] as number,
+    progressIntervalMs: PROGRESS_INTERVAL_MS,
+  };
+  io.stderr(`${NAME}: ${options.workload} on ${options.nodes} members, ${options.concurrency} clients, ${options.timeS}s, nemesis ${options.nemesis.join(',') || 'none'}, seed ${seed}, into ${options.out}\n`);
+  let report: Awaited<ReturnType<typeof runWorkload>>;
+  try {
+    report = await runWorkload(options, (line) => io.stderr(`${line}\n`));
+  } catch (error) {
+    return fail(`the run could not be carried out: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const problem of report.problems) io.stderr(`${NAME}: ${problem}\n`);
+  const result = report.check;
+  if (result === null) return EXIT_UNKNOWN;
+  if (!result.ok) return fail(`the recorded history cannot be checked: ${result.message}`);
+  const operations = report.results['operations'] as { ok: number; fail: number; info: number };
+  const faults = report.results['faults'] as { total: number };
+  io.stdout(`${operations.ok} ok, ${operations.fail} fail, ${operations.info} info; ${faults.total} faults; seed ${seed}\n`);
+  for (const key of result.keys) io.stdout(formatKey(key));
+  io.stdout(`overall: ${result.verdict}\n`);
+  return EXIT_OF[result.verdict];
 }
 
 function check(argv: Record<string, unknown>, io: JepsenIo): number {

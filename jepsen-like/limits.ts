@@ -15,3 +15,20 @@ export const DEFAULT_MEMO_ENTRIES = 1_000_000;
 
 /** Wall time the linearizability checker may spend on one key before it answers "unknown". */
 export const DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY = 60_000;
+
+// The bounds of `conclave-jepsen run`.
+
+/** Deadline of one client operation (retries and failover included) before it ends fail (a read) or info. */
+export const DEFAULT_OP_TIMEOUT_MS = 2000;
+
+/** Time the cluster has to elect its first leader and have every member answer, before the run gives up. */
+export const CLUSTER_READY_TIMEOUT_MS = 30_000;
+
+/** Time the cluster has, once healed, for every member to serve a linearizable read again. */
+export const RECOVERY_TIMEOUT_MS = 30_000;
+
+/** Time the final reads (one of every key, each retried) may take after recovery. */
+export const FINAL_READS_TIMEOUT_MS = 15_000;
+
+/** Interval of the progress line. */
+export const PROGRESS_INTERVAL_MS = 2000;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,10 +97,19 @@ describe('conclave-jepsen check', () => {
     expect((await run(['check', '--workload', 'register', '--max-steps', '0', broken])).stderr).toBe('conclave-jepsen: --max-steps must be a positive integer, not 0\n');
   });
 
-  it('says run is not there yet, and exits 2', async () => {
-    const { code, stderr } = await run(['run']);
-    expect(code).toBe(EXIT_UNKNOWN);
-    expect(stderr).toContain('run is not there yet');
+  it('refuses a run with flags it cannot use, with exit code 2, before starting anything', async () => {
+    const out = join(dir, 'never');
+    const flags = ['run', '--workload', 'register', '--out', out];
+    expect((await run(['run', '--out', out])).stderr).toContain('Missing required argument: workload');
+    expect(await run([...flags, '--nemesis', 'partition,flood'])).toEqual({
+      code: EXIT_UNKNOWN,
+      stdout: '',
+      stderr: 'conclave-jepsen: --nemesis: unknown "flood" (one of partition, kill, pause, or none)\n',
+    });
+    expect((await run([...flags, '--nodes', '0'])).stderr).toBe('conclave-jepsen: --nodes must be a positive integer, not 0\n');
+    expect((await run([...flags, '--fault-ms', '5,2'])).stderr).toContain('--fault-ms must be "MIN,MAX"');
+    expect((await run([...flags, '--seed', '1.5'])).stderr).toBe('conclave-jepsen: --seed must be an integer, not 1.5\n');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('is the executable dist/jepsen-like/cli.js, with its exit codes', async () => {

@@ -1,8 +1,9 @@
-// Real `conclave` processes on loopback for integration tests and benchmarks: free ports, a temporary data root,
-// kill -9 and restart of one member, and cleanup of every process and directory.
+// Real `conclave` processes on loopback for integration tests, benchmarks and the jepsen-like harness: free ports,
+// a temporary data root (or a given one), kill -9 and restart of one member, SIGSTOP/SIGCONT, and cleanup of every
+// process and directory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ export function serverBin(): string {
   const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : join(here, '..', '..', '..');
   return join(root, 'dist', 'cmd', 'conclave.js');
 }
+
+/** The --initial-cluster-token of every cluster started here (member IDs derive from it and the peer URLs). */
+export const CLUSTER_TOKEN = 'test-cluster';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,7 +35,10 @@ export interface ProcessMember {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly clientUrl: string;
+  /** Where the member listens for its peers. */
   readonly peerUrl: string;
+  /** What it advertises to them: peerUrl, unless the cluster puts a proxy in front (ProcessClusterOptions.frontDoor). */
+  readonly advertisedPeerUrl: string;
   readonly dataDir: string;
   process: ChildProcess | null;
   /** Everything the member wrote to stderr and stdout, for the test's failure message. */
@@ -48,12 +55,19 @@ export interface ProcessClusterOptions {
   readonly nodeFlags?: readonly string[];
   /** Environment of the member processes, added to this one's. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The data root to use instead of a temporary one; stop() leaves it in place. */
+  readonly root?: string;
+  /** A directory to append each member's output to, as NAME.log, across restarts. */
+  readonly logDir?: string;
+  /** The peer URL a member advertises, given its listening peer port (a proxy the caller starts in front of it). */
+  readonly frontDoor?: (name: string, peerPort: number) => Promise<string>;
 }
 
 export class ProcessCluster {
   readonly members: ProcessMember[] = [];
   readonly root: string;
   private readonly flags: string[];
+  private readonly logFiles = new Map<string, WriteStream>();
 
   private constructor(
     members: ProcessMember[],
@@ -71,24 +85,10 @@ export class ProcessCluster {
   }
 
   static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-    const root = mkdtempSync(join(tmpdir(), 'conclave-cluster-'));
-    const members: ProcessMember[] = [];
-    for (let i = 1; i <= (options.size ?? 3); i++) {
-      const clientPort = await freePort();
-      const peerPort = await freePort();
-      members.push({
-        name: `n${i}`,
-        clientPort,
-        peerPort,
-        clientUrl: `http://127.0.0.1:${clientPort}`,
-        peerUrl: `http://127.0.0.1:${peerPort}`,
-        dataDir: join(root, `n${i}`),
-        process: null,
-        output: '',
-      });
-    }
-    const cluster = new ProcessCluster(members, root, options);
-    for (const member of members) cluster.spawn(member, 'new', members);
+    const root = options.root ?? mkdtempSync(join(tmpdir(), 'conclave-cluster-'));
+    const cluster = new ProcessCluster([], root, options);
+    for (let i = 1; i <= (options.size ?? 3); i++) await cluster.newMember(`n${i}`);
+    for (const member of cluster.members) cluster.spawn(member, 'new', cluster.members);
     return cluster;
   }
 
@@ -108,16 +108,18 @@ export class ProcessCluster {
         `--listen-client-urls=${member.clientUrl}`,
         `--advertise-client-urls=${member.clientUrl}`,
         `--listen-peer-urls=${member.peerUrl}`,
-        `--initial-advertise-peer-urls=${member.peerUrl}`,
-        `--initial-cluster=${initial.map((m) => `${m.name}=${m.peerUrl}`).join(',')}`,
+        `--initial-advertise-peer-urls=${member.advertisedPeerUrl}`,
+        `--initial-cluster=${initial.map((m) => `${m.name}=${m.advertisedPeerUrl}`).join(',')}`,
         `--initial-cluster-state=${state}`,
-        '--initial-cluster-token=test-cluster',
+        `--initial-cluster-token=${CLUSTER_TOKEN}`,
         ...this.flags,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env } },
     );
     member.process = child;
+    const log = this.logFile(member.name);
     const append = (chunk: Buffer) => {
+      log?.write(chunk);
       member.output += chunk.toString();
       if (member.output.length > 1_000_000) member.output = member.output.slice(-500_000);
     };
@@ -128,16 +130,29 @@ export class ProcessCluster {
     });
   }
 
+  private logFile(name: string): WriteStream | undefined {
+    if (this.options.logDir === undefined) return undefined;
+    let stream = this.logFiles.get(name);
+    if (stream === undefined) {
+      mkdirSync(this.options.logDir, { recursive: true });
+      stream = createWriteStream(join(this.options.logDir, `${name}.log`), { flags: 'a' });
+      this.logFiles.set(name, stream);
+    }
+    return stream;
+  }
+
   /** Adds a member record (ports, data dir) without starting it. */
   async newMember(name: string): Promise<ProcessMember> {
     const clientPort = await freePort();
     const peerPort = await freePort();
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
     const member: ProcessMember = {
       name,
       clientPort,
       peerPort,
       clientUrl: `http://127.0.0.1:${clientPort}`,
-      peerUrl: `http://127.0.0.1:${peerPort}`,
+      peerUrl,
+      advertisedPeerUrl: this.options.frontDoor === undefined ? peerUrl : await this.options.frontDoor(name, peerPort),
       dataDir: join(this.root, name),
       process: null,
       output: '',
@@ -154,9 +169,16 @@ export class ProcessCluster {
     return exited;
   }
 
+  /** SIGSTOP (pause) or SIGCONT (resume) one member; false when it is not running. */
+  signal(member: ProcessMember, signal: 'SIGSTOP' | 'SIGCONT'): boolean {
+    return member.process?.kill(signal) ?? false;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.members.map((m) => this.kill(m, 'SIGKILL')));
-    rmSync(this.root, { recursive: true, force: true });
+    await Promise.all([...this.logFiles.values()].map((stream) => new Promise((resolve) => stream.end(resolve))));
+    this.logFiles.clear();
+    if (this.options.root === undefined) rmSync(this.root, { recursive: true, force: true });
   }
 
   logs(): string {

@@ -1,0 +1,167 @@
+// The cluster a jepsen-like run drives: real `conclave` processes on loopback (test/support/process-cluster.ts), with
+// their data under the run's directory and their logs in runs/NAME/logs/, each behind a front door of the
+// harness's PeerNetwork (proxy.ts) so that links between members can be cut. Process faults: kill -9 and restart,
+// SIGSTOP and SIGCONT.
+
+import { join } from 'node:path';
+import { Client } from '../src/client/index.js';
+import { decimalOf, memberIdOf } from '../src/server/ids.js';
+import { statusOf } from '../test/support/http-json.js';
+import { CLUSTER_TOKEN, ProcessCluster, type ProcessMember } from '../test/support/process-cluster.js';
+import { PeerNetwork } from './proxy.js';
+
+export interface JepsenClusterOptions {
+  readonly nodes: number;
+  /** The run's directory: data/ and logs/ go under it. */
+  readonly dir: string;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  /** Time for the first leader to be elected and every member to answer. */
+  readonly readyTimeoutMs: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class JepsenCluster {
+  /** Members the harness has killed or paused and not yet brought back. */
+  private readonly down = new Set<string>();
+  private readonly paused = new Set<string>();
+
+  private constructor(
+    private readonly processes: ProcessCluster,
+    readonly network: PeerNetwork,
+  ) {}
+
+  /** Starts the members and waits until they have a leader and each answers as the member the network thinks it is. */
+  static async start(options: JepsenClusterOptions): Promise<JepsenCluster> {
+    const network = new PeerNetwork();
+    const processes = await ProcessCluster.start({
+      size: options.nodes,
+      root: join(options.dir, 'data'),
+      logDir: join(options.dir, 'logs'),
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      electionTimeoutMs: options.electionTimeoutMs,
+      frontDoor: (name, peerPort) => network.add(name, peerPort),
+    });
+    const cluster = new JepsenCluster(processes, network);
+    try {
+      // A member's ID is what its connections name themselves by; it derives from the URL it advertises.
+      const ids = new Map(processes.members.map((m) => [m.name, memberIdOf([m.advertisedPeerUrl], CLUSTER_TOKEN)]));
+      for (const [name, id] of ids) network.setMemberId(name, id);
+      await cluster.ready(options.readyTimeoutMs, ids);
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  get names(): string[] {
+    return this.processes.members.map((m) => m.name);
+  }
+
+  get endpoints(): string[] {
+    return this.processes.endpoints;
+  }
+
+  /** Members that exited without the harness killing them. */
+  get exited(): string[] {
+    return this.processes.members.filter((m) => m.process === null && !this.down.has(m.name)).map((m) => m.name);
+  }
+
+  async kill(name: string): Promise<void> {
+    this.down.add(name);
+    this.paused.delete(name);
+    await this.processes.kill(this.member(name), 'SIGKILL');
+  }
+
+  /** Starts a killed member again on its data directory. */
+  restart(name: string): void {
+    if (!this.down.delete(name)) return;
+    this.processes.spawn(this.member(name), 'existing');
+  }
+
+  pause(name: string): void {
+    if (this.processes.signal(this.member(name), 'SIGSTOP')) this.paused.add(name);
+  }
+
+  resume(name: string): void {
+    if (this.paused.delete(name)) this.processes.signal(this.member(name), 'SIGCONT');
+  }
+
+  /** Heals every link, resumes every paused member and restarts every killed one. */
+  healAll(): void {
+    this.network.healAll();
+    for (const name of [...this.paused]) this.resume(name);
+    for (const name of [...this.down]) this.restart(name);
+  }
+
+  /** The member that says it leads, asking those that are up; null when none does. */
+  async leader(): Promise<string | null> {
+    for (const member of this.processes.members) {
+      if (this.down.has(member.name) || this.paused.has(member.name)) continue;
+      const status = await statusOf(member.clientUrl);
+      if (status !== null && status.leader !== '0' && status.leader === status.memberId) return member.name;
+    }
+    return null;
+  }
+
+  /**
+   * Waits until every member serves a linearizable read on its own endpoint (it has a leader and has caught up with
+   * its commit index); returns the members that did not within `timeoutMs`.
+   */
+  async waitServing(timeoutMs: number): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.names);
+    const client = new Client({ endpoints: this.endpoints, requestTimeoutMs: 1000, dialTimeoutMs: 1000 });
+    const key = new TextEncoder().encode('jepsen/health');
+    try {
+      while (pending.size > 0 && Date.now() < deadline) {
+        for (const name of [...pending]) {
+          const served = await client.call('range', { key }, { endpoint: this.member(name).clientUrl, timeoutMs: 1000 }).then(() => true, () => false);
+          if (served) pending.delete(name);
+        }
+        if (pending.size > 0) await sleep(100);
+      }
+    } finally {
+      client.close();
+    }
+    return [...pending];
+  }
+
+  /** The last lines each member wrote, for an error message. */
+  logs(): string {
+    return this.processes.logs();
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.paused]) this.resume(name);
+    await this.processes.stop();
+    await this.network.close();
+  }
+
+  private member(name: string): ProcessMember {
+    const member = this.processes.members.find((m) => m.name === name);
+    if (member === undefined) throw new Error(`no member named ${name}`);
+    return member;
+  }
+
+  private async ready(timeoutMs: number, ids: ReadonlyMap<string, string>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.names);
+    while (Date.now() < deadline) {
+      for (const name of [...pending]) {
+        const member = this.member(name);
+        if (member.process === null) throw new Error(`member ${name} exited while starting:\n${member.output.slice(-4000)}`);
+        const status = await statusOf(member.clientUrl);
+        if (status === null || status.leader === '0') continue;
+        const expected = decimalOf(ids.get(name)!);
+        if (status.memberId !== expected) throw new Error(`member ${name} is member ${status.memberId}, not ${expected} as derived from its advertised peer URL ${member.advertisedPeerUrl}`);
+        pending.delete(name);
+      }
+      if (pending.size === 0) return;
+      await sleep(50);
+    }
+    throw new Error(`the cluster was not ready within ${timeoutMs} ms (no leader known to ${[...pending].join(', ')})\n${this.logs()}`);
+  }
+}

@@ -1,0 +1,168 @@
+// `conclave-jepsen run`: starts a cluster, drives the workload while the nemesis injects faults, heals everything,
+// waits for recovery, makes the final reads, checks the history, and writes the run's directory:
+//
+//   history.jsonl   every operation (history.ts)
+//   nemesis.jsonl   every fault with its start and end on the history's clock (nemesis.ts), written as each ends
+//   results.json    the run's parameters, counts, recovery, and the checker's verdict per key
+//   logs/NAME.log   each member's output; data/NAME its data directory
+
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkRegisterLinearizable, type CheckResult } from './checkers/linearizable.js';
+import { JepsenCluster } from './cluster.js';
+import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
+import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
+import { Nemesis, type FaultRecord, type NemesisKind } from './nemesis.js';
+import { RegisterWorkload } from './workloads/register.js';
+
+export interface RunOptions {
+  readonly workload: 'register';
+  readonly nemesis: readonly NemesisKind[];
+  readonly timeS: number;
+  readonly nodes: number;
+  readonly concurrency: number;
+  readonly out: string;
+  readonly seed: number;
+  readonly keys: number;
+  readonly opTimeoutMs: number;
+  readonly faultMs: readonly [number, number];
+  readonly quietMs: readonly [number, number];
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly progressIntervalMs: number;
+}
+
+export interface RunReport {
+  /** What results.json holds. */
+  readonly results: Record<string, unknown>;
+  /** The checker's answer; null when the run could not be carried out. */
+  readonly check: CheckResult | null;
+  /** What went wrong around the check: the run that could not be carried out, a member that did not recover. */
+  readonly problems: readonly string[];
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)}s`;
+
+export async function runWorkload(options: RunOptions, progress: (line: string) => void): Promise<RunReport> {
+  const { out } = options;
+  if (existsSync(join(out, 'history.jsonl'))) {
+    return { results: {}, check: null, problems: [`${out} already holds a run (history.jsonl); give another --out`] };
+  }
+  mkdirSync(out, { recursive: true });
+  const nemesisFile = join(out, 'nemesis.jsonl');
+  writeFileSync(nemesisFile, '');
+  const clock = monotonicNs();
+  const recorder = new HistoryRecorder(clock);
+  const startedAt = new Date().toISOString();
+  const wallStart = Date.now();
+  const parameters = { ...options, startedAt };
+  let cluster: JepsenCluster;
+  try {
+    cluster = await JepsenCluster.start({
+      nodes: options.nodes,
+      dir: out,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      electionTimeoutMs: options.electionTimeoutMs,
+      readyTimeoutMs: CLUSTER_READY_TIMEOUT_MS,
+    });
+  } catch (error) {
+    return failed(out, parameters, `the cluster did not start: ${(error as Error).message}`);
+  }
+
+  const problems: string[] = [];
+  const nemesis = new Nemesis(cluster, {
+    kinds: options.nemesis,
+    seed: options.seed,
+    quietMs: options.quietMs,
+    faultMs: options.faultMs,
+    nowNs: clock,
+    onFault: (record: FaultRecord) => appendFileSync(nemesisFile, JSON.stringify(record) + '\n'),
+  });
+  const workload = new RegisterWorkload({
+    endpoints: cluster.endpoints,
+    concurrency: options.concurrency,
+    keys: options.keys,
+    opTimeoutMs: options.opTimeoutMs,
+    seed: options.seed,
+    recorder,
+  });
+  let notServing: string[] = [];
+  let keysRead = 0;
+  let exited: string[] = [];
+  let network: ReturnType<JepsenCluster['network']['stats']> = {};
+  const runStart = Date.now();
+  try {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), options.timeS * 1000);
+    let lastCompleted = 0;
+    let lastAt = runStart;
+    const ticker = setInterval(() => {
+      const { ok, fail, info } = workload.counts;
+      const completed = ok + fail + info;
+      const now = Date.now();
+      const rate = ((completed - lastCompleted) * 1000) / Math.max(1, now - lastAt);
+      [lastCompleted, lastAt] = [completed, now];
+      progress(`[${seconds(now - runStart)}/${options.timeS}s] ${rate.toFixed(0)} ops/s; ok ${ok}, fail ${fail}, info ${info}; faults ${nemesis.records.length} done, now: ${nemesis.describeActive()}`);
+    }, options.progressIntervalMs);
+    // A nemesis that cannot carry on (a member that will not start) stops the clients too.
+    const stopping = <T>(promise: Promise<T>) =>
+      promise.catch((error: unknown) => {
+        stop.abort();
+        throw error;
+      });
+    let settled: PromiseSettledResult<void>[];
+    try {
+      settled = await Promise.allSettled([stopping(workload.run(stop.signal)), stopping(nemesis.run(stop.signal))]);
+    } finally {
+      clearTimeout(timer);
+      clearInterval(ticker);
+      nemesis.healAll();
+    }
+    for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+    progress(`healed; waiting for every member to serve`);
+    notServing = await cluster.waitServing(RECOVERY_TIMEOUT_MS);
+    if (notServing.length > 0) problems.push(`not serving ${seconds(RECOVERY_TIMEOUT_MS)} after healing: ${notServing.join(', ')}`);
+    keysRead = await workload.finalReads(FINAL_READS_TIMEOUT_MS);
+    if (keysRead < options.keys) problems.push(`final reads: only ${keysRead} of ${options.keys} keys could be read`);
+    exited = cluster.exited;
+    if (exited.length > 0) problems.push(`exited on their own: ${exited.join(', ')} (see logs/)`);
+  } catch (error) {
+    writeFileSync(join(out, 'history.jsonl'), formatHistory(recorder.events));
+    return failed(out, parameters, `the run could not be carried out: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    workload.close();
+    network = cluster.network.stats();
+    await cluster.stop();
+  }
+
+  writeFileSync(join(out, 'history.jsonl'), formatHistory(recorder.events));
+  const paired = pairOperations(recorder.events);
+  if (!paired.ok) return failed(out, parameters, `the recorded history breaks its format at event ${paired.error.line}: ${paired.error.message}`);
+  const check = checkRegisterLinearizable(paired.value);
+  const elapsedS = (Date.now() - runStart) / 1000;
+  const { ok, fail, info } = workload.counts;
+  const byKind: Record<string, number> = {};
+  for (const record of nemesis.records) byKind[record.kind] = (byKind[record.kind] ?? 0) + 1;
+  const results = {
+    ...parameters,
+    verdict: check.ok ? check.verdict : 'unknown',
+    elapsedS,
+    wallS: (Date.now() - wallStart) / 1000,
+    operations: { ok, fail, info, okPerSecond: ok / options.timeS },
+    faults: { total: nemesis.records.length, byKind },
+    // Per member's front door: connections relayed, refused by a cut, ended by one.
+    network,
+    recovery: { notServing, keysRead, exited },
+    problems,
+    check: check.ok ? { verdict: check.verdict, keys: check.keys } : { error: check.message },
+  };
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  return { results, check, problems };
+}
+
+/** A run that could not be carried out: results.json says why. */
+function failed(out: string, parameters: Record<string, unknown>, problem: string): RunReport {
+  const results = { ...parameters, verdict: 'error', problems: [problem] };
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  return { results, check: null, problems: [problem] };
+}
