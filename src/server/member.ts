@@ -499,7 +499,9 @@ export class Member {
 
   /**
    * Stops the member. A leader first hands leadership to the most caught-up voter, so the cluster does not wait an
-   * election timeout to notice it left. Pending requests fail with ErrStopped (their entries may still commit).
+   * election timeout to notice it left. Pending proposals fail as outcome unknown (ErrTimeout: their entries may be
+   * in a quorum's logs already and commit without this member); other waiting requests, which changed nothing,
+   * with ErrStopped.
    */
   close(options: { transferLeadership?: boolean } = {}): Promise<void> {
     if (this.closed !== null) return this.closed;
@@ -513,7 +515,7 @@ export class Member {
       this.lessor.close(stopped);
       this.healthChecks.close();
       this.keepAliveRelay.close();
-      this.proposals.failAll(stopped);
+      this.proposals.failAll(new ConclaveError('ErrTimeout', 'the member stopped before the entry was applied: it may or may not be applied'));
       this.reads.failAll(stopped);
       this.wakeLeaderWaiters(stopped);
       this.loopStopped = true;

@@ -4,45 +4,27 @@
 // news at once. Here the hold is a minute and heartbeats (which also carry the commit index) 1.5 s apart, so each
 // forwarded write would wait for a heartbeat if the leader held the news.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNode, type ConclaveNode } from '../../src/index.js';
+import type { ConclaveNode } from '../../src/index.js';
 import { serverLimits } from '../../src/limits.js';
 import { eventually } from '../support/http-json.js';
-import { freePort } from '../support/process-cluster.js';
+import { startLocalCluster, type Cleanups } from '../support/local-node.js';
 
 const HEARTBEAT_MS = 1500;
 const WRITES = 5;
-const nodes: ConclaveNode[] = [];
-let dir: string;
+const cleanups: Cleanups = [];
+let nodes: ConclaveNode[];
 const originalHoldMs = serverLimits.commitNewsHoldMs;
 
 describe('a write forwarded by a follower', () => {
   beforeAll(async () => {
     (serverLimits as { commitNewsHoldMs: number }).commitNewsHoldMs = 60_000;
-    dir = mkdtempSync(join(tmpdir(), 'conclave-forwarded-'));
-    const peerPorts = [await freePort(), await freePort(), await freePort()];
-    const initialCluster = peerPorts.map((port, i) => `m${i}=http://127.0.0.1:${port}`).join(',');
-    const started = peerPorts.map((port, i) =>
-      startNode({
-        name: `m${i}`,
-        dataDir: join(dir, `m${i}`),
-        listenPeerUrls: [`http://127.0.0.1:${port}`],
-        initialAdvertisePeerUrls: [`http://127.0.0.1:${port}`],
-        initialCluster,
-        heartbeatIntervalMs: HEARTBEAT_MS,
-        electionTimeoutMs: 2 * HEARTBEAT_MS,
-      }),
-    );
-    nodes.push(...(await Promise.all(started)));
+    nodes = await startLocalCluster(cleanups, 3, { heartbeatIntervalMs: HEARTBEAT_MS, electionTimeoutMs: 2 * HEARTBEAT_MS });
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.close()));
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     (serverLimits as { commitNewsHoldMs: number }).commitNewsHoldMs = originalHoldMs;
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('is answered without waiting for a heartbeat to carry the commit index', async () => {
