@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, type Verdict } from './checkers/linearizable.js';
+import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safety.js';
 import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
@@ -24,6 +25,8 @@ export const EXIT_UNKNOWN = 2;
 
 const NAME = 'conclave-jepsen';
 const WORKLOADS = ['register'] as const;
+/** Histories `check` reads: the register's, and those of the workloads with a safety checker (checkers/). */
+const CHECKED_WORKLOADS = ['register', ...SAFETY_WORKLOADS] as const;
 /** Operations of an explanation's lists shown in text; --json gives them all. */
 const SHOWN = 10;
 
@@ -42,7 +45,7 @@ function parser(): Argv {
     .command('check <history>', 'Check a recorded history.jsonl', (inner) =>
       inner
         .positional('history', { type: 'string', describe: 'The history file (JSON Lines, one event a line)' })
-        .option('workload', { choices: WORKLOADS, demandOption: true, describe: 'What the history exercised' })
+        .option('workload', { choices: CHECKED_WORKLOADS, demandOption: true, describe: 'What the history exercised' })
         .option('max-steps', { type: 'number', describe: 'Search steps per key before "unknown"', default: DEFAULT_MAX_SEARCH_STEPS_PER_KEY })
         .option('timeout-ms', { type: 'number', describe: 'Search time per key before "unknown"', default: DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY })
         .option('json', { type: 'boolean', describe: 'Print the full result as JSON', default: false }),
@@ -187,6 +190,13 @@ function check(argv: Record<string, unknown>, io: JepsenIo): number {
   if (!history.ok) {
     io.stderr(`${NAME}: ${formatHistoryError(history.error, path)}\n`);
     return EXIT_UNKNOWN;
+  }
+  const workload = argv['workload'] as (typeof CHECKED_WORKLOADS)[number];
+  if (workload !== 'register') {
+    const safety = SAFETY_CHECKERS[workload](history.value.operations);
+    if (argv['json'] === true) io.stdout(JSON.stringify(safety, null, 2) + '\n');
+    else io.stdout(formatSafety(safety));
+    return EXIT_OF[safety.verdict];
   }
   const result = checkRegisterLinearizable(history.value.operations, { maxStepsPerKey, timeoutMsPerKey });
   if (!result.ok) {

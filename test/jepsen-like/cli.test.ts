@@ -61,6 +61,28 @@ describe('conclave-jepsen check', () => {
     expect(stdout.endsWith('overall: invalid\n')).toBe(true);
   });
 
+  it('checks the safety workloads too: an ID issued twice is named with its operations, exit 1; a clean set exits 0', async () => {
+    let now = 0;
+    const ids = new HistoryRecorder(() => (now += 1_000));
+    for (const [process, id] of [[0, '41'], [1, '42'], [1, '41']] as const) {
+      ids.invoke(process, 'generate', `w${process}`, null);
+      ids.complete(process, 'ok', id);
+    }
+    const duplicated = await run(['check', '--workload', 'snowflake', historyFile('ids.jsonl', formatHistory(ids.events))]);
+    expect(duplicated.code).toBe(EXIT_INVALID);
+    expect(duplicated.stdout).toContain('duplicate-id: ID 41 was issued twice: by process 0 and by process 1\n');
+    expect(duplicated.stdout).toContain('not-monotonic: process 1 issued 41 after 42\n');
+    expect(duplicated.stdout).toMatch(/checked: issued 3, unique 2, processes 2, anomalies:duplicate-id 1, anomalies:not-monotonic 1\n/);
+    const set = new HistoryRecorder(() => (now += 1_000));
+    set.invoke(0, 'add', 's', 1);
+    set.complete(0, 'ok', 1);
+    set.invoke(1, 'read', 's', null);
+    set.complete(1, 'ok', [1]);
+    const clean = await run(['check', '--workload', 'set', historyFile('set.jsonl', formatHistory(set.events))]);
+    expect(clean.code).toBe(EXIT_VALID);
+    expect(clean.stdout.endsWith('overall: valid\n')).toBe(true);
+  });
+
   it('gives the whole result as JSON with --json', async () => {
     const { code, stdout } = await run(['check', '--workload', 'register', '--json', historyFile('anomalous.jsonl', anomalous())]);
     expect(code).toBe(EXIT_INVALID);
