@@ -19,14 +19,27 @@ export function serverBin(): string {
 /** The --initial-cluster-token of every cluster started here (member IDs derive from it and the peer URLs). */
 export const CLUSTER_TOKEN = 'test-cluster';
 
+/**
+ * Ports for members are drawn below the kernel's ephemeral range (32768-60999 here), which listen(0) and every
+ * outgoing connection take from: a member killed and restarted on its port would otherwise find it taken by some
+ * other test's connection or proxy in the meantime (seen as a member that never came back, ECONNREFUSED).
+ */
+const MEMBER_PORTS = { low: 15_000, high: 32_000 } as const;
+
+/** A port on 127.0.0.1 that was free a moment ago, outside the ephemeral range. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = MEMBER_PORTS.low + Math.floor(Math.random() * (MEMBER_PORTS.high - MEMBER_PORTS.low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${MEMBER_PORTS.low}..${MEMBER_PORTS.high} after 200 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
