@@ -12,7 +12,7 @@ import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safe
 import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
-import { runWorkload } from './run.js';
+import { RUN_WORKLOADS, runWorkload, type RunWorkloadName } from './run.js';
 
 export interface JepsenIo {
   readonly stdout: (text: string) => void;
@@ -24,7 +24,7 @@ export const EXIT_INVALID = 1;
 export const EXIT_UNKNOWN = 2;
 
 const NAME = 'conclave-jepsen';
-const WORKLOADS = ['register'] as const;
+const WORKLOADS = Object.keys(RUN_WORKLOADS) as RunWorkloadName[];
 /** Histories `check` reads: the register's, and those of the workloads with a safety checker (checkers/). */
 const CHECKED_WORKLOADS = ['register', ...SAFETY_WORKLOADS] as const;
 /** Operations of an explanation's lists shown in text; --json gives them all. */
@@ -135,7 +135,7 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   if (seedGiven !== undefined && (typeof seedGiven !== 'number' || !Number.isSafeInteger(seedGiven))) return fail(`--seed must be an integer, not ${String(seedGiven)}`);
   const seed = (seedGiven as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
   const options = {
-    workload: 'register' as const,
+    workload: argv['workload'] as RunWorkloadName,
     nemesis: [...new Set(given)] as NemesisKind[],
     timeS: argv['time'] as number,
     nodes: argv['nodes'] as number,
@@ -158,12 +158,17 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
     return fail(`the run could not be carried out: ${error instanceof Error ? error.message : String(error)}`);
   }
   for (const problem of report.problems) io.stderr(`${NAME}: ${problem}\n`);
-  const result = report.check;
-  if (result === null) return EXIT_UNKNOWN;
-  if (!result.ok) return fail(`the recorded history cannot be checked: ${result.message}`);
+  const check = report.check;
+  if (check === null) return EXIT_UNKNOWN;
+  if (check.kind === 'linearizable' && !check.result.ok) return fail(`the recorded history cannot be checked: ${check.result.message}`);
   const operations = report.results['operations'] as { ok: number; fail: number; info: number };
   const faults = report.results['faults'] as { total: number };
   io.stdout(`${operations.ok} ok, ${operations.fail} fail, ${operations.info} info; ${faults.total} faults; seed ${seed}\n`);
+  if (check.kind === 'safety') {
+    io.stdout(formatSafety(check.result));
+    return EXIT_OF[check.result.verdict];
+  }
+  const result = check.result as Extract<typeof check.result, { ok: true }>;
   for (const key of result.keys) io.stdout(formatKey(key));
   io.stdout(`overall: ${result.verdict}\n`);
   return EXIT_OF[result.verdict];

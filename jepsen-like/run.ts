@@ -8,15 +8,29 @@
 
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SafetyResult } from './checkers/anomalies.js';
 import { checkRegisterLinearizable, type CheckResult } from './checkers/linearizable.js';
+import { checkSet } from './checkers/set.js';
 import { JepsenCluster } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
 import { Nemesis, type FaultRecord, type NemesisKind } from './nemesis.js';
+import type { ClientWorkloadOptions, Workload } from './workloads/clients.js';
 import { RegisterWorkload } from './workloads/register.js';
+import { SetWorkload } from './workloads/set.js';
+
+/** The workloads `run` drives, each with its clients and its checker. */
+export const RUN_WORKLOADS = {
+  register: { start: (options: ClientWorkloadOptions): Workload => new RegisterWorkload(options), check: checkRegisterLinearizable },
+  set: { start: (options: ClientWorkloadOptions): Workload => new SetWorkload(options), check: checkSet },
+} as const;
+export type RunWorkloadName = keyof typeof RUN_WORKLOADS;
+
+/** A run's check: the register's per-key linearizability, or a safety checker's anomalies. */
+export type RunCheck = { readonly kind: 'linearizable'; readonly result: CheckResult } | { readonly kind: 'safety'; readonly result: SafetyResult };
 
 export interface RunOptions {
-  readonly workload: 'register';
+  readonly workload: RunWorkloadName;
   readonly nemesis: readonly NemesisKind[];
   readonly timeS: number;
   readonly nodes: number;
@@ -36,7 +50,7 @@ export interface RunReport {
   /** What results.json holds. */
   readonly results: Record<string, unknown>;
   /** The checker's answer; null when the run could not be carried out. */
-  readonly check: CheckResult | null;
+  readonly check: RunCheck | null;
   /** What went wrong around the check: the run that could not be carried out, a member that did not recover. */
   readonly problems: readonly string[];
 }
@@ -78,7 +92,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     nowNs: clock,
     onFault: (record: FaultRecord) => appendFileSync(nemesisFile, JSON.stringify(record) + '\n'),
   });
-  const workload = new RegisterWorkload({
+  const workload = RUN_WORKLOADS[options.workload].start({
     endpoints: cluster.endpoints,
     concurrency: options.concurrency,
     keys: options.keys,
@@ -138,14 +152,16 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
   writeFileSync(join(out, 'history.jsonl'), formatHistory(recorder.events));
   const paired = pairOperations(recorder.events);
   if (!paired.ok) return failed(out, parameters, `the recorded history breaks its format at event ${paired.error.line}: ${paired.error.message}`);
-  const check = checkRegisterLinearizable(paired.value);
+  const check: RunCheck =
+    options.workload === 'register' ? { kind: 'linearizable', result: checkRegisterLinearizable(paired.value) } : { kind: 'safety', result: RUN_WORKLOADS[options.workload].check(paired.value) };
+  const verdict = check.kind === 'safety' ? check.result.verdict : check.result.ok ? check.result.verdict : 'unknown';
   const elapsedS = (Date.now() - runStart) / 1000;
   const { ok, fail, info } = workload.counts;
   const byKind: Record<string, number> = {};
   for (const record of nemesis.records) byKind[record.kind] = (byKind[record.kind] ?? 0) + 1;
   const results = {
     ...parameters,
-    verdict: check.ok ? check.verdict : 'unknown',
+    verdict,
     elapsedS,
     wallS: (Date.now() - wallStart) / 1000,
     operations: { ok, fail, info, okPerSecond: ok / options.timeS },
@@ -154,7 +170,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     network,
     recovery: { notServing, keysRead, exited },
     problems,
-    check: check.ok ? { verdict: check.verdict, keys: check.keys } : { error: check.message },
+    check: check.kind === 'safety' ? check.result : check.result.ok ? { verdict: check.result.verdict, keys: check.result.keys } : { error: check.result.message },
   };
   writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   return { results, check, problems };

@@ -62,3 +62,32 @@ describe('conclave-jepsen run --workload register', () => {
     }
   }, 90_000);
 });
+
+describe('conclave-jepsen run --workload set', () => {
+  it('finds every acknowledged element in the final reads across kills, and records each add with its element', async () => {
+    const out = join(dir, 'set');
+    let stdout = '';
+    let stderr = '';
+    const code = await runJepsen(
+      ['run', '--workload', 'set', '--nemesis', 'kill', '--time', '8', '--nodes', '3', '--concurrency', '4', '--seed', '5', '--keys', '3',
+        '--fault-ms', '1500,2500', '--quiet-ms', '500,1000', '--out', out],
+      { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
+    );
+    const context = `${stdout}\n${stderr}`;
+    expect(code, context).toBe(EXIT_VALID);
+    expect(stdout).toMatch(/checked: sets 3, acknowledged \d+, /);
+    expect(stdout.endsWith('overall: valid\n')).toBe(true);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { verdict: string; check: { counts: { acknowledged: number } }; recovery: { keysRead: number } };
+    expect(results.verdict).toBe('valid');
+    expect(results.check.counts.acknowledged, context).toBeGreaterThan(100);
+    expect(results.recovery.keysRead).toBe(3);
+    const faults = readFileSync(join(out, 'nemesis.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as FaultRecord);
+    expect(faults.some((fault) => fault.kind === 'kill')).toBe(true);
+    const history = parseHistory(readFileSync(join(out, 'history.jsonl'), 'utf8'));
+    if (!history.ok) throw new Error(history.error.message);
+    const reads = history.value.operations.filter((o) => o.f === 'read' && o.outcome === 'ok');
+    expect(reads.map((o) => o.key).sort()).toEqual(['s0', 's1', 's2']);
+    const added = history.value.operations.filter((o) => o.f === 'add' && o.outcome === 'ok').map((o) => o.value);
+    expect(new Set(added).size).toBe(added.length);
+  }, 90_000);
+});

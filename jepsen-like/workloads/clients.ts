@@ -1,0 +1,127 @@
+// What every workload's clients share: one Client per simulated process on every endpoint (each starting at a
+// different one) with a fixed deadline per operation, the outcome counts, and how an error becomes `fail` or
+// `info`. After an info the client goes on under a new process number (process + concurrency), as the history
+// format asks.
+
+import { Client } from '../../src/client/index.js';
+import { ConclaveError, type ErrorCode } from '../../src/protocol/errors.js';
+import { Rng } from '../../test/sim/prng.js';
+import type { HistoryRecorder, JsonValue } from '../history.js';
+
+/**
+ * Errors by which the client says a write was not applied: refused by every member it tried before anything was
+ * proposed, or never sent. Any other error (a timeout, a lost connection, a retry's expired request ID) leaves the
+ * outcome unknown. Not ErrStopped: members before 2026-12-02 failed the proposals they still waited on when they
+ * stopped with it, and those may have been in the log already.
+ */
+const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrUnreachable', 'ErrNoLeader', 'ErrNotLeader', 'ErrLeaderChanged', 'ErrTooManyRequests']);
+
+export interface ClientWorkloadOptions {
+  readonly endpoints: readonly string[];
+  readonly concurrency: number;
+  readonly keys: number;
+  /** Deadline of one operation, retries and failover included. */
+  readonly opTimeoutMs: number;
+  readonly seed: number;
+  readonly recorder: HistoryRecorder;
+}
+
+export interface OutcomeCounts {
+  ok: number;
+  fail: number;
+  info: number;
+}
+
+export interface Worker {
+  process: number;
+  readonly client: Client;
+  readonly rng: Rng;
+}
+
+/** A workload as `run` drives it. */
+export interface Workload {
+  readonly counts: OutcomeCounts;
+  /** The history's keys. */
+  readonly keys: string[];
+  /** Operations until `signal` aborts (each client finishes the one it is in). */
+  run(signal: AbortSignal): Promise<void>;
+  /** The reads after healing, each retried until it succeeds or `timeoutMs` passes; returns the keys read. */
+  finalReads(timeoutMs: number): Promise<number>;
+  close(): void;
+}
+
+export abstract class ClientWorkload implements Workload {
+  readonly counts: OutcomeCounts = { ok: 0, fail: 0, info: 0 };
+  protected readonly workers: Worker[];
+
+  constructor(protected readonly options: ClientWorkloadOptions) {
+    const seeds = new Rng(options.seed);
+    const { endpoints } = options;
+    this.workers = Array.from({ length: options.concurrency }, (_, i) => ({
+      process: i,
+      // The attempt on one endpoint gets half the deadline, so that a member that hangs (paused, cut off) leaves
+      // time for the next one.
+      client: new Client({
+        endpoints: [...endpoints.slice(i % endpoints.length), ...endpoints.slice(0, i % endpoints.length)],
+        requestTimeoutMs: Math.ceil(options.opTimeoutMs / 2),
+        dialTimeoutMs: Math.ceil(options.opTimeoutMs / 2),
+      }),
+      rng: seeds.fork(),
+    }));
+  }
+
+  abstract get keys(): string[];
+
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        while (!signal.aborted) await this.step(worker);
+      }),
+    );
+  }
+
+  async finalReads(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    const keys = this.keys;
+    let read = 0;
+    // Client i reads keys i, i + concurrency, ..., one at a time, as a process does.
+    await Promise.all(
+      this.workers.map(async (worker, i) => {
+        for (let k = i; k < keys.length; k += this.workers.length) {
+          while (Date.now() < deadline) {
+            if (await this.finalRead(worker, keys[k]!)) {
+              read++;
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
+      }),
+    );
+    return read;
+  }
+
+  close(): void {
+    for (const worker of this.workers) worker.client.close();
+  }
+
+  protected abstract step(worker: Worker): Promise<void>;
+
+  /** One read of `key` recorded in the history; whether it succeeded. */
+  protected abstract finalRead(worker: Worker, key: string): Promise<boolean>;
+
+  /** A write that threw: fail when it certainly was not applied, else info (and a new process number). */
+  protected failed(worker: Worker, error: unknown, value: JsonValue): void {
+    if (error instanceof ConclaveError && NOT_APPLIED.has(error.code)) {
+      this.complete(worker, 'fail', value);
+      return;
+    }
+    this.complete(worker, 'info', value);
+    worker.process += this.options.concurrency;
+  }
+
+  protected complete(worker: Worker, type: 'ok' | 'fail' | 'info', value: JsonValue): void {
+    this.options.recorder.complete(worker.process, type, value);
+    this.counts[type]++;
+  }
+}
