@@ -2,13 +2,21 @@
 // their data under the run's directory and their logs in runs/NAME/logs/, each behind a front door of the
 // harness's PeerNetwork (proxy.ts) so that links between members can be cut. Process faults: kill -9 and restart,
 // SIGSTOP and SIGCONT.
+//
+// The same cluster of etcd 3.4 members (`target: 'etcd'`), for a baseline against a system no one here wrote: the
+// flags are etcd's names, so only the command changes. etcd members name themselves on their peer requests too
+// (X-Server-From), so the front doors cut their links the same way; their IDs come from etcd's member list.
 
 import { join } from 'node:path';
 import { Client } from '../src/client/index.js';
 import { decimalOf, memberIdOf } from '../src/server/ids.js';
 import { statusOf } from '../test/support/http-json.js';
 import { CLUSTER_TOKEN, ProcessCluster, type ProcessMember } from '../test/support/process-cluster.js';
-import { PeerNetwork } from './proxy.js';
+import { normalizeMemberId, PeerNetwork } from './proxy.js';
+
+/** What the cluster runs: Conclave members, or etcd members for the baseline. */
+export const TARGETS = ['conclave', 'etcd'] as const;
+export type Target = (typeof TARGETS)[number];
 
 export interface JepsenClusterOptions {
   readonly nodes: number;
@@ -18,6 +26,9 @@ export interface JepsenClusterOptions {
   readonly electionTimeoutMs: number;
   /** Time for the first leader to be elected and every member to answer. */
   readonly readyTimeoutMs: number;
+  readonly target: Target;
+  /** The etcd binary, for target etcd. */
+  readonly etcdBinary?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,6 +41,7 @@ export class JepsenCluster {
   private constructor(
     private readonly processes: ProcessCluster,
     readonly network: PeerNetwork,
+    readonly target: Target,
   ) {}
 
   /** Starts the members and waits until they have a leader and each answers as the member the network thinks it is. */
@@ -42,13 +54,21 @@ export class JepsenCluster {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       electionTimeoutMs: options.electionTimeoutMs,
       frontDoor: (name, peerPort) => network.add(name, peerPort),
+      // Conclave members call the leader's advertised client URL (lease renewals, membership changes): a door there
+      // keeps those calls from crossing a cut. etcd members relay over their peer URLs only.
+      ...(options.target === 'conclave' ? { clientFrontDoor: (name: string, clientPort: number) => network.addClientDoor(name, clientPort) } : { command: [options.etcdBinary ?? 'etcd', '--logger=zap'] }),
     });
-    const cluster = new JepsenCluster(processes, network);
+    const cluster = new JepsenCluster(processes, network, options.target);
     try {
-      // A member's ID is what its connections name themselves by; it derives from the URL it advertises.
-      const ids = new Map(processes.members.map((m) => [m.name, memberIdOf([m.advertisedPeerUrl], CLUSTER_TOKEN)]));
-      for (const [name, id] of ids) network.setMemberId(name, id);
-      await cluster.ready(options.readyTimeoutMs, ids);
+      if (options.target === 'conclave') {
+        // A member's ID is what its connections name themselves by; it derives from the URL it advertises.
+        const ids = new Map(processes.members.map((m) => [m.name, memberIdOf([m.advertisedPeerUrl], CLUSTER_TOKEN)]));
+        for (const [name, id] of ids) network.setMemberId(name, id);
+        await cluster.ready(options.readyTimeoutMs, ids);
+      } else {
+        await cluster.ready(options.readyTimeoutMs, null);
+        for (const [name, id] of await cluster.etcdMemberIds()) network.setMemberId(name, id);
+      }
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -146,7 +166,23 @@ export class JepsenCluster {
     return member;
   }
 
-  private async ready(timeoutMs: number, ids: ReadonlyMap<string, string>): Promise<void> {
+  /** etcd's member IDs by name, from its member list (etcd derives them from the peer URLs in its own way). */
+  private async etcdMemberIds(): Promise<Map<string, string>> {
+    const client = new Client({ endpoints: this.endpoints, requestTimeoutMs: 2000, dialTimeoutMs: 1000 });
+    try {
+      const { response } = await client.memberList({ timeoutMs: 5000 });
+      const ids = new Map<string, string>();
+      for (const member of response.members) ids.set(member.name, normalizeMemberId(member.id));
+      const missing = this.names.filter((name) => !ids.has(name));
+      if (missing.length > 0) throw new Error(`etcd's member list does not name ${missing.join(', ')}`);
+      return ids;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** `ids`: the member ID each must answer as (null: not known beforehand, as with etcd). */
+  private async ready(timeoutMs: number, ids: ReadonlyMap<string, string> | null): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const pending = new Set(this.names);
     while (Date.now() < deadline) {
@@ -155,7 +191,7 @@ export class JepsenCluster {
         if (member.process === null) throw new Error(`member ${name} exited while starting:\n${member.output.slice(-4000)}`);
         const status = await statusOf(member.clientUrl);
         if (status === null || status.leader === '0') continue;
-        const expected = decimalOf(ids.get(name)!);
+        const expected = ids === null ? status.memberId : decimalOf(ids.get(name)!);
         if (status.memberId !== expected) throw new Error(`member ${name} is member ${status.memberId}, not ${expected} as derived from its advertised peer URL ${member.advertisedPeerUrl}`);
         pending.delete(name);
       }

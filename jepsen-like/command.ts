@@ -11,6 +11,7 @@ import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, 
 import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safety.js';
 import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
+import { TARGETS, type Target } from './cluster.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 import { RUN_WORKLOADS, runWorkload, type RunWorkloadName } from './run.js';
 
@@ -64,7 +65,10 @@ function parser(): Argv {
         .option('fault-ms', { type: 'string', default: '2000,6000', describe: 'Shortest and longest fault, in ms' })
         .option('quiet-ms', { type: 'string', default: '1000,3000', describe: 'Shortest and longest quiet spell between faults, in ms' })
         .option('heartbeat-interval', { type: 'number', default: 50, describe: "The members' --heartbeat-interval, in ms" })
-        .option('election-timeout', { type: 'number', default: 500, describe: "The members' --election-timeout, in ms" }),
+        .option('election-timeout', { type: 'number', default: 500, describe: "The members' --election-timeout, in ms" })
+        .option('target', { choices: TARGETS, default: 'conclave' as Target, describe: 'What the cluster runs: Conclave, or etcd 3.4 for a baseline' })
+        .option('etcd-binary', { type: 'string', default: 'etcd', describe: 'The etcd binary, for --target etcd (Debian package etcd-server)' })
+        .option('serializable-reads', { type: 'boolean', default: false, describe: 'Register reads are serializable (any member answers from its own state; stale reads expected)' }),
     )
     .demandCommand(1, 'no command given')
     .strict()
@@ -149,8 +153,11 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
     heartbeatIntervalMs: argv['heartbeat-interval'] as number,
     electionTimeoutMs: argv['election-timeout'] as number,
     progressIntervalMs: PROGRESS_INTERVAL_MS,
+    target: argv['target'] as Target,
+    etcdBinary: argv['etcd-binary'] as string,
+    serializableReads: argv['serializable-reads'] === true,
   };
-  io.stderr(`${NAME}: ${options.workload} on ${options.nodes} members, ${options.concurrency} clients, ${options.timeS}s, nemesis ${options.nemesis.join(',') || 'none'}, seed ${seed}, into ${options.out}\n`);
+  io.stderr(`${NAME}: ${options.workload} on ${options.nodes} ${options.target} members, ${options.concurrency} clients, ${options.timeS}s, nemesis ${options.nemesis.join(',') || 'none'}, seed ${seed}, into ${options.out}\n`);
   let report: Awaited<ReturnType<typeof runWorkload>>;
   try {
     report = await runWorkload(options, (line) => io.stderr(`${line}\n`));

@@ -19,7 +19,15 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /** The most a front door reads looking for the end of the upgrade request's headers. */
 const MAX_HEADER_BYTES = 16 * 1024;
-const FROM_HEADER = /^conclave-from:[ \t]*([0-9a-f]{16})[ \t]*\r?$/im;
+/**
+ * The dialer, as a Conclave member names itself on its peer connections and on its calls to another member's client
+ * URL (leader relays), or as an etcd member does on its peer requests (rafthttp's X-Server-From, hex without
+ * leading zeros).
+ */
+const FROM_HEADER = /^(?:conclave-from|x-server-from):[ \t]*([0-9a-f]{1,16})[ \t]*\r?$/im;
+
+/** A member ID as the network keys it: 16 lowercase hex digits. */
+export const normalizeMemberId = (hex: string): string => hex.toLowerCase().padStart(16, '0');
 
 interface Relay {
   /** The dialer's member ID, or null for a connection that named none. */
@@ -115,7 +123,8 @@ export class FrontDoor {
       client.off('data', onData);
       client.pause();
       const headers = head.subarray(0, end < 0 ? head.length : end).toString('latin1');
-      relay.fromId = FROM_HEADER.exec(headers)?.[1] ?? null;
+      const named = FROM_HEADER.exec(headers)?.[1];
+      relay.fromId = named === undefined ? null : normalizeMemberId(named);
       if (!this.admits(relay.fromId)) {
         this.counts.refused++;
         this.end(relay);
@@ -146,9 +155,15 @@ export class FrontDoor {
   }
 }
 
-/** Each member's front door, and which ordered links between members are cut. */
+/**
+ * Each member's front doors, and which ordered links between members are cut. A member has a door on its peer port
+ * and, when the cluster asks for one, on the client URL it advertises: members call each other there too (a
+ * follower relays lease renewals and membership changes to the leader's client URL), and a cut link must stop those
+ * calls as well. The harness's own clients use the members' listening client URLs, which no door fronts.
+ */
 export class PeerNetwork {
   private readonly doors = new Map<string, FrontDoor>();
+  private readonly clientDoors = new Map<string, FrontDoor>();
   /** member name -> member ID, for reading the dialer of a connection. */
   private readonly ids = new Map<string, string>();
 
@@ -157,6 +172,14 @@ export class PeerNetwork {
     if (this.doors.has(name)) throw new Error(`member ${name} already has a front door`);
     const door = await FrontDoor.start({ host: '127.0.0.1', port: peerPort });
     this.doors.set(name, door);
+    return door.url;
+  }
+
+  /** Opens the door on a member's client port (on loopback); returns the client URL it advertises. */
+  async addClientDoor(name: string, clientPort: number): Promise<string> {
+    if (this.clientDoors.has(name)) throw new Error(`member ${name} already has a client front door`);
+    const door = await FrontDoor.start({ host: '127.0.0.1', port: clientPort });
+    this.clientDoors.set(name, door);
     return door.url;
   }
 
@@ -173,11 +196,13 @@ export class PeerNetwork {
 
   /** Messages from `from` to `to` are lost (the other direction is untouched). */
   cut(from: string, to: string): void {
-    this.door(to).block(this.idOf(from));
+    const id = this.idOf(from);
+    for (const door of this.doorsOf(to)) door.block(id);
   }
 
   heal(from: string, to: string): void {
-    this.door(to).unblock(this.idOf(from));
+    const id = this.idOf(from);
+    for (const door of this.doorsOf(to)) door.unblock(id);
   }
 
   /** Cuts every link between members of different groups, both ways; members in no group are left as they are. */
@@ -192,7 +217,7 @@ export class PeerNetwork {
 
   /** Heals every link. */
   healAll(): void {
-    for (const door of this.doors.values()) door.unblockAll();
+    for (const door of [...this.doors.values(), ...this.clientDoors.values()]) door.unblockAll();
   }
 
   /** The ordered links cut now, as [from, to] names. */
@@ -203,12 +228,18 @@ export class PeerNetwork {
     return links.sort();
   }
 
+  /** Per door: the peer door by the member's name, its client door as NAME/client. */
   stats(): Record<string, DoorStats> {
-    return Object.fromEntries([...this.doors].map(([name, door]) => [name, door.stats]));
+    return Object.fromEntries([...[...this.doors].map(([name, door]) => [name, door.stats]), ...[...this.clientDoors].map(([name, door]) => [`${name}/client`, door.stats])]);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.doors.values()].map((door) => door.close()));
+    await Promise.all([...this.doors.values(), ...this.clientDoors.values()].map((door) => door.close()));
+  }
+
+  private doorsOf(name: string): FrontDoor[] {
+    const client = this.clientDoors.get(name);
+    return client === undefined ? [this.door(name)] : [this.door(name), client];
   }
 
   private door(name: string): FrontDoor {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { SafetyResult } from './checkers/anomalies.js';
 import { checkRegisterLinearizable, type CheckResult } from './checkers/linearizable.js';
 import { checkSet } from './checkers/set.js';
-import { JepsenCluster } from './cluster.js';
+import { JepsenCluster, type Target } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
 import { Nemesis, type FaultRecord, type NemesisKind } from './nemesis.js';
@@ -44,6 +44,10 @@ export interface RunOptions {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly progressIntervalMs: number;
+  readonly target: Target;
+  /** The etcd binary, for target etcd. */
+  readonly etcdBinary: string;
+  readonly serializableReads: boolean;
 }
 
 export interface RunReport {
@@ -78,6 +82,8 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       electionTimeoutMs: options.electionTimeoutMs,
       readyTimeoutMs: CLUSTER_READY_TIMEOUT_MS,
+      target: options.target,
+      etcdBinary: options.etcdBinary,
     });
   } catch (error) {
     return failed(out, parameters, `the cluster did not start: ${(error as Error).message}`);
@@ -99,6 +105,8 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     opTimeoutMs: options.opTimeoutMs,
     seed: options.seed,
     recorder,
+    target: options.target,
+    serializableReads: options.serializableReads,
   });
   let notServing: string[] = [];
   let keysRead = 0;

@@ -6,6 +6,7 @@
 import { Client } from '../../src/client/index.js';
 import { ConclaveError, type ErrorCode } from '../../src/protocol/errors.js';
 import { Rng } from '../../test/sim/prng.js';
+import type { Target } from '../cluster.js';
 import type { HistoryRecorder, JsonValue } from '../history.js';
 
 /**
@@ -16,6 +17,12 @@ import type { HistoryRecorder, JsonValue } from '../history.js';
  */
 const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrUnreachable', 'ErrNoLeader', 'ErrNotLeader', 'ErrLeaderChanged', 'ErrTooManyRequests']);
 
+/**
+ * Against etcd only "never sent" is certain: its timeouts come in several messages (", possibly due to previous
+ * leader failure") that decode as a refusal, and no error of its gateway promises that a write was not proposed.
+ */
+const NOT_APPLIED_ETCD: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ErrUnreachable']);
+
 export interface ClientWorkloadOptions {
   readonly endpoints: readonly string[];
   readonly concurrency: number;
@@ -24,6 +31,10 @@ export interface ClientWorkloadOptions {
   readonly opTimeoutMs: number;
   readonly seed: number;
   readonly recorder: HistoryRecorder;
+  /** What the clients talk to (cluster.ts): etcd gets clients bound to one member each, sending nothing twice. */
+  readonly target: Target;
+  /** Reads during the run are serializable (served by whichever member is asked, possibly stale). */
+  readonly serializableReads: boolean;
 }
 
 export interface OutcomeCounts {
@@ -50,22 +61,29 @@ export interface Workload {
   close(): void;
 }
 
+/**
+ * Client i starts at endpoint i. The attempt on one endpoint gets half the deadline, so that a member that hangs
+ * (paused, cut off) leaves time for the next one. etcd does not deduplicate a write sent twice, and this client
+ * sends a write to the next endpoint after some of etcd's errors that do not rule out its application; so an etcd
+ * client talks to its own member only and never resends (as Jepsen's etcd clients are bound to a node), lest the
+ * harness itself apply a write twice.
+ */
+function clientOptions(options: ClientWorkloadOptions, i: number): ConstructorParameters<typeof Client>[0] {
+  const { endpoints } = options;
+  const attemptMs = Math.ceil(options.opTimeoutMs / 2);
+  if (options.target === 'etcd') return { endpoints: [endpoints[i % endpoints.length]!], requestTimeoutMs: options.opTimeoutMs, dialTimeoutMs: attemptMs, maxWriteRetries: 0 };
+  return { endpoints: [...endpoints.slice(i % endpoints.length), ...endpoints.slice(0, i % endpoints.length)], requestTimeoutMs: attemptMs, dialTimeoutMs: attemptMs };
+}
+
 export abstract class ClientWorkload implements Workload {
   readonly counts: OutcomeCounts = { ok: 0, fail: 0, info: 0 };
   protected readonly workers: Worker[];
 
   constructor(protected readonly options: ClientWorkloadOptions) {
     const seeds = new Rng(options.seed);
-    const { endpoints } = options;
     this.workers = Array.from({ length: options.concurrency }, (_, i) => ({
       process: i,
-      // The attempt on one endpoint gets half the deadline, so that a member that hangs (paused, cut off) leaves
-      // time for the next one.
-      client: new Client({
-        endpoints: [...endpoints.slice(i % endpoints.length), ...endpoints.slice(0, i % endpoints.length)],
-        requestTimeoutMs: Math.ceil(options.opTimeoutMs / 2),
-        dialTimeoutMs: Math.ceil(options.opTimeoutMs / 2),
-      }),
+      client: new Client(clientOptions(options, i)),
       rng: seeds.fork(),
     }));
   }
@@ -112,7 +130,7 @@ export abstract class ClientWorkload implements Workload {
 
   /** A write that threw: fail when it certainly was not applied, else info (and a new process number). */
   protected failed(worker: Worker, error: unknown, value: JsonValue): void {
-    if (error instanceof ConclaveError && NOT_APPLIED.has(error.code)) {
+    if (error instanceof ConclaveError && (this.options.target === 'etcd' ? NOT_APPLIED_ETCD : NOT_APPLIED).has(error.code)) {
       this.complete(worker, 'fail', value);
       return;
     }

@@ -3,7 +3,9 @@
 //
 // Each client is its own Client on every endpoint (starting at a different one), with a fixed deadline per
 // operation. Writes and cas carry fresh values (a counter), so that a read names the write it saw. Outcomes:
-//   read   ok with the value (null when the key is absent); any error is fail, since a read changes nothing
+//   read   ok with the value (null when the key is absent); any error is fail, since a read changes nothing.
+//          Linearizable, unless the run asks for serializable reads (--serializable-reads), which a member serves
+//          from its own state: the checker is expected to catch the stale ones under partitions and restarts.
 //   write  ok; fail when the client says it certainly was not applied (NOT_APPLIED); otherwise info
 //   cas    a txn comparing the value and putting the new one: ok when it swapped, fail when it did not (or, as a
 //          write, when it certainly was not applied); otherwise info
@@ -52,15 +54,15 @@ export class RegisterWorkload extends ClientWorkload {
   }
 
   protected finalRead(worker: Worker, key: string): Promise<boolean> {
-    return this.read(worker, key);
+    return this.read(worker, key, false);
   }
 
-  /** Whether the read succeeded. */
-  private async read(worker: Worker, key: string): Promise<boolean> {
+  /** Whether the read succeeded. The final reads are linearizable whatever the run's reads were. */
+  private async read(worker: Worker, key: string, serializable = this.options.serializableReads): Promise<boolean> {
     const { recorder, opTimeoutMs } = this.options;
     recorder.invoke(worker.process, 'read', key, null);
     try {
-      const { response } = await worker.client.get(REGISTER_KEY_PREFIX + key, { timeoutMs: opTimeoutMs });
+      const { response } = await worker.client.get(REGISTER_KEY_PREFIX + key, { timeoutMs: opTimeoutMs, serializable });
       const kv = response.kvs[0];
       const value = kv === undefined ? null : valueOf(kv.value);
       this.complete(worker, 'ok', value);

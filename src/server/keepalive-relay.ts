@@ -10,6 +10,7 @@ import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import type { LeaseKeepAliveResponse } from '../protocol/lease.js';
 import { decodeError, decodeResponse } from '../protocol/json.js';
+import { HEADERS } from '../transport/handshake.js';
 import { LineReader } from '../util/lines.js';
 
 type Answer = { header: ResponseHeader; response: LeaseKeepAliveResponse };
@@ -30,6 +31,9 @@ export class KeepAliveRelay {
   private readonly waiting = new Map<number, Waiter[]>();
   private waiters = 0;
   private closed = false;
+
+  /** `fromId` is this member's ID, named on the stream (as a peer connection names its dialer). */
+  constructor(private readonly fromId: string) {}
 
   /** Sends a renewal to the leader at `leaderUrl` and resolves with its answer. */
   renew(leaderUrl: string, id: number): Promise<Answer> {
@@ -57,7 +61,7 @@ export class KeepAliveRelay {
   private streamTo(url: string): LeaderStream {
     if (this.stream !== null && this.stream.url === url) return this.stream;
     this.drop(new ConclaveError('ErrLeaderChanged', 'the leader changed while the renewal was on its way'));
-    const request = httpRequest(new URL(LEASE_KEEPALIVE_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const request = httpRequest(new URL(LEASE_KEEPALIVE_PATH, url), { method: 'POST', headers: { 'content-type': 'application/json', [HEADERS.from]: this.fromId } });
     const stream: LeaderStream = { url, request };
     const broken = (why: string) => {
       if (this.stream === stream) this.drop(new ConclaveError('ErrLeaderChanged', `the stream to the leader at ${url} ${why}`));

@@ -8,6 +8,7 @@ import { METHOD_PATHS, type Method, type Requests, type Responses } from '../pro
 import { ConclaveError } from '../protocol/errors.js';
 import type { ResponseHeader } from '../protocol/kv.js';
 import { decodeError, decodeResponse, encodeRequest } from '../protocol/json.js';
+import { HEADERS } from '../transport/handshake.js';
 import type { Member } from './member.js';
 
 const LEADER_ONLY: ReadonlySet<Method> = new Set<Method>(['memberAdd', 'memberRemove', 'memberPromote']);
@@ -23,7 +24,8 @@ export async function callLeader<M extends Method>(member: Member, method: M, re
   if (leaderUrl === undefined) throw new ConclaveError('ErrNotLeader', 'the leader has not published its client URLs yet');
   const body = Buffer.from(JSON.stringify(encodeRequest(method, request)));
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'content-length': body.length };
+    // Named like a peer connection's dialer, so that whoever sits between members (a proxy, a log) knows whose call it is.
+    const headers = { 'content-type': 'application/json', 'content-length': body.length, [HEADERS.from]: member.id };
     const relay = httpRequest(new URL(METHOD_PATHS[method], leaderUrl), { method: 'POST', headers, timeout: serverLimits.requestTimeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       let bytes = 0;

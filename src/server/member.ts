@@ -71,7 +71,7 @@ export class Member {
   /** The registry's active health checks, run while this member leads. */
   readonly healthChecks: HealthChecker;
   /** Renewals taken here while another member leads, on their way to it. */
-  readonly keepAliveRelay = new KeepAliveRelay();
+  readonly keepAliveRelay: KeepAliveRelay;
   /** The cuts a test makes to partition this member (peer-faults.ts); null unless --unsafe-peer-fault-injection. */
   readonly peerFaults: PeerFaults | null;
   private readonly node: RaftNode;
@@ -107,6 +107,7 @@ export class Member {
   ) {
     this.peerFaults = peerFaults;
     this.id = nodeId(identity.memberId);
+    this.keepAliveRelay = new KeepAliveRelay(this.id);
     this.clusterId = identity.clusterId;
     this.log = (options.log ?? silentLogger).with({ member: this.id });
     this.electionTimeoutTicks = Math.max(2, Math.floor(config.electionTimeoutMs / config.heartbeatIntervalMs));

@@ -52,6 +52,8 @@ export interface ProcessMember {
   readonly peerUrl: string;
   /** What it advertises to them: peerUrl, unless the cluster puts a proxy in front (ProcessClusterOptions.frontDoor). */
   readonly advertisedPeerUrl: string;
+  /** The client URL it advertises (its peers call it there): clientUrl, unless a proxy is put in front (clientFrontDoor). */
+  readonly advertisedClientUrl: string;
   readonly dataDir: string;
   process: ChildProcess | null;
   /** Everything the member wrote to stderr and stdout, for the test's failure message. */
@@ -74,6 +76,13 @@ export interface ProcessClusterOptions {
   readonly logDir?: string;
   /** The peer URL a member advertises, given its listening peer port (a proxy the caller starts in front of it). */
   readonly frontDoor?: (name: string, peerPort: number) => Promise<string>;
+  /** The client URL a member advertises, given its listening client port (a proxy for its peers' calls). */
+  readonly clientFrontDoor?: (name: string, clientPort: number) => Promise<string>;
+  /**
+   * The server's command line before its flags (default: this node running dist/cmd/conclave.js). The flags are
+   * etcd's, so `['etcd']` runs etcd members instead.
+   */
+  readonly command?: readonly string[];
 }
 
 export class ProcessCluster {
@@ -111,15 +120,15 @@ export class ProcessCluster {
 
   /** Starts (or restarts, on its data directory) one member. */
   spawn(member: ProcessMember, state: 'new' | 'existing', initial: readonly ProcessMember[] = this.members): void {
+    const [program, ...programArgs] = this.options.command ?? [process.execPath, ...(this.options.nodeFlags ?? []), serverBin()];
     const child = spawn(
-      process.execPath,
+      program!,
       [
-        ...(this.options.nodeFlags ?? []),
-        serverBin(),
+        ...programArgs,
         `--name=${member.name}`,
         `--data-dir=${member.dataDir}`,
         `--listen-client-urls=${member.clientUrl}`,
-        `--advertise-client-urls=${member.clientUrl}`,
+        `--advertise-client-urls=${member.advertisedClientUrl}`,
         `--listen-peer-urls=${member.peerUrl}`,
         `--initial-advertise-peer-urls=${member.advertisedPeerUrl}`,
         `--initial-cluster=${initial.map((m) => `${m.name}=${m.advertisedPeerUrl}`).join(',')}`,
@@ -166,6 +175,7 @@ export class ProcessCluster {
       clientUrl: `http://127.0.0.1:${clientPort}`,
       peerUrl,
       advertisedPeerUrl: this.options.frontDoor === undefined ? peerUrl : await this.options.frontDoor(name, peerPort),
+      advertisedClientUrl: this.options.clientFrontDoor === undefined ? `http://127.0.0.1:${clientPort}` : await this.options.clientFrontDoor(name, clientPort),
       dataDir: join(this.root, name),
       process: null,
       output: '',
