@@ -6,6 +6,7 @@
 // input or the flags could not be read, or the run could not be carried out.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, type Verdict } from './checkers/linearizable.js';
 import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safety.js';
@@ -13,7 +14,8 @@ import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
 import { TARGETS, type Target } from './cluster.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
-import { RUN_WORKLOADS, runWorkload, type RunWorkloadName } from './run.js';
+import { RUN_WORKLOADS, runWorkload, supportedNemeses, type RunOptions, type RunWorkloadName } from './run.js';
+import { formatMatrix, runSoak } from './soak.js';
 
 export interface JepsenIo {
   readonly stdout: (text: string) => void;
@@ -39,6 +41,22 @@ interface Parsed {
   readonly output: string;
 }
 
+/** The flags `run` and `soak` share: the cluster, the clients, the faults' timing. */
+function clusterFlags(inner: Argv): Argv {
+  return inner
+    .option('nodes', { type: 'number', default: 5, describe: 'Members of the cluster' })
+    .option('concurrency', { type: 'number', default: 10, describe: 'Concurrent clients' })
+    .option('keys', { type: 'number', default: 5, describe: 'Registers the clients share' })
+    .option('op-timeout-ms', { type: 'number', default: DEFAULT_OP_TIMEOUT_MS, describe: 'Deadline of one operation' })
+    .option('fault-ms', { type: 'string', default: '2000,6000', describe: 'Shortest and longest fault, in ms' })
+    .option('quiet-ms', { type: 'string', default: '1000,3000', describe: 'Shortest and longest quiet spell between faults, in ms' })
+    .option('heartbeat-interval', { type: 'number', default: 50, describe: "The members' --heartbeat-interval, in ms" })
+    .option('election-timeout', { type: 'number', default: 500, describe: "The members' --election-timeout, in ms" })
+    .option('target', { choices: TARGETS, default: 'conclave' as Target, describe: 'What the cluster runs: Conclave, or etcd 3.4 for a baseline' })
+    .option('etcd-binary', { type: 'string', default: 'etcd', describe: 'The etcd binary, for --target etcd (Debian package etcd-server)' })
+    .option('serializable-reads', { type: 'boolean', default: false, describe: 'Register reads are serializable (any member answers from its own state; stale reads expected)' });
+}
+
 function parser(): Argv {
   return yargs()
     .scriptName(NAME)
@@ -52,23 +70,20 @@ function parser(): Argv {
         .option('json', { type: 'boolean', describe: 'Print the full result as JSON', default: false }),
     )
     .command('run', 'Run a workload against a fresh cluster under faults, then check its history', (inner) =>
-      inner
+      clusterFlags(inner)
         .option('workload', { choices: WORKLOADS, demandOption: true, describe: 'What the clients do' })
         .option('nemesis', { type: 'string', default: NEMESIS_KINDS.join(','), describe: `Faults, comma-separated (${NEMESIS_KINDS.join(', ')}), or none` })
         .option('time', { type: 'number', default: 60, describe: 'Seconds of operations under faults' })
-        .option('nodes', { type: 'number', default: 5, describe: 'Members of the cluster' })
-        .option('concurrency', { type: 'number', default: 10, describe: 'Concurrent clients' })
         .option('out', { type: 'string', demandOption: true, describe: 'The run directory to write (runs/NAME)' })
-        .option('seed', { type: 'number', describe: "The nemesis's and clients' seed (default: chosen at random, and recorded)" })
-        .option('keys', { type: 'number', default: 5, describe: 'Registers the clients share' })
-        .option('op-timeout-ms', { type: 'number', default: DEFAULT_OP_TIMEOUT_MS, describe: 'Deadline of one operation' })
-        .option('fault-ms', { type: 'string', default: '2000,6000', describe: 'Shortest and longest fault, in ms' })
-        .option('quiet-ms', { type: 'string', default: '1000,3000', describe: 'Shortest and longest quiet spell between faults, in ms' })
-        .option('heartbeat-interval', { type: 'number', default: 50, describe: "The members' --heartbeat-interval, in ms" })
-        .option('election-timeout', { type: 'number', default: 500, describe: "The members' --election-timeout, in ms" })
-        .option('target', { choices: TARGETS, default: 'conclave' as Target, describe: 'What the cluster runs: Conclave, or etcd 3.4 for a baseline' })
-        .option('etcd-binary', { type: 'string', default: 'etcd', describe: 'The etcd binary, for --target etcd (Debian package etcd-server)' })
-        .option('serializable-reads', { type: 'boolean', default: false, describe: 'Register reads are serializable (any member answers from its own state; stale reads expected)' }),
+        .option('seed', { type: 'number', describe: "The nemesis's and clients' seed (default: chosen at random, and recorded)" }),
+    )
+    .command('soak', 'Run every workload under every nemesis, one run each, and write the matrix of verdicts', (inner) =>
+      clusterFlags(inner)
+        .option('workloads', { type: 'string', default: WORKLOADS.join(','), describe: `Workloads, comma-separated (${WORKLOADS.join(', ')})` })
+        .option('nemeses', { type: 'string', describe: `Nemeses, one run each, comma-separated; a run of several kinds joins them with + (default: each kind alone, then all of them together)` })
+        .option('time', { type: 'number', default: 60, describe: 'Seconds of operations under faults, per run' })
+        .option('out', { type: 'string', describe: 'The directory for the runs and matrix.md (default: runs/soak-TIME)' })
+        .option('seed', { type: 'number', describe: "The first run's seed; each next run takes the next (default: chosen at random)" }),
     )
     .demandCommand(1, 'no command given')
     .strict()
@@ -99,6 +114,7 @@ export async function runJepsen(args: readonly string[], io: JepsenIo): Promise<
   }
   const [command] = parsed.argv['_'] as string[];
   if (command === 'run') return run(parsed.argv, io);
+  if (command === 'soak') return soak(parsed.argv, io);
   return check(parsed.argv, io);
 }
 
@@ -110,11 +126,16 @@ function bounds(text: string): [number, number] | null {
   return Number.isSafeInteger(low) && Number.isSafeInteger(high) && low >= 0 && low <= high ? [low, high] : null;
 }
 
-async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number> {
-  const fail = (message: string) => {
-    io.stderr(`${NAME}: ${message}\n`);
-    return EXIT_UNKNOWN;
-  };
+/** Kinds in a --nemesis list ("a,b", or "a+b" within a soak's run), or the error naming the unknown ones. */
+function nemesisKinds(text: string, flag: string, separator: string): NemesisKind[] | string {
+  const given = text.split(separator).map((kind) => kind.trim()).filter((kind) => kind !== '' && kind !== 'none');
+  const unknown = given.filter((kind) => !(NEMESIS_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0) return `${flag}: unknown ${unknown.map((k) => `"${k}"`).join(', ')} (one of ${NEMESIS_KINDS.join(', ')}, or none)`;
+  return [...new Set(given)] as NemesisKind[];
+}
+
+/** The options `run` and `soak` share, read and checked from the flags; a string names what is wrong. */
+function clusterOptions(argv: Record<string, unknown>): Omit<RunOptions, 'workload' | 'nemesis' | 'out' | 'seed'> | string {
   const positive: [string, string, number][] = [
     ['--time', 'time', 1],
     ['--nodes', 'nodes', 1],
@@ -126,26 +147,16 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   ];
   for (const [flag, name, least] of positive) {
     const value = argv[name];
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) return fail(`${flag} must be a positive integer, not ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) return `${flag} must be a positive integer, not ${String(value)}`;
   }
-  const given = String(argv['nemesis']).split(',').map((kind) => kind.trim()).filter((kind) => kind !== '' && kind !== 'none');
-  const unknown = given.filter((kind) => !(NEMESIS_KINDS as readonly string[]).includes(kind));
-  if (unknown.length > 0) return fail(`--nemesis: unknown ${unknown.map((k) => `"${k}"`).join(', ')} (one of ${NEMESIS_KINDS.join(', ')}, or none)`);
   const faultMs = bounds(String(argv['fault-ms']));
   const quietMs = bounds(String(argv['quiet-ms']));
-  if (faultMs === null || faultMs[0] === 0) return fail(`--fault-ms must be "MIN,MAX" in positive ms, not ${String(argv['fault-ms'])}`);
-  if (quietMs === null) return fail(`--quiet-ms must be "MIN,MAX" in ms, not ${String(argv['quiet-ms'])}`);
-  const seedGiven = argv['seed'];
-  if (seedGiven !== undefined && (typeof seedGiven !== 'number' || !Number.isSafeInteger(seedGiven))) return fail(`--seed must be an integer, not ${String(seedGiven)}`);
-  const seed = (seedGiven as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
-  const options = {
-    workload: argv['workload'] as RunWorkloadName,
-    nemesis: [...new Set(given)] as NemesisKind[],
+  if (faultMs === null || faultMs[0] === 0) return `--fault-ms must be "MIN,MAX" in positive ms, not ${String(argv['fault-ms'])}`;
+  if (quietMs === null) return `--quiet-ms must be "MIN,MAX" in ms, not ${String(argv['quiet-ms'])}`;
+  return {
     timeS: argv['time'] as number,
     nodes: argv['nodes'] as number,
     concurrency: argv['concurrency'] as number,
-    out: argv['out'] as string,
-    seed,
     keys: argv['keys'] as number,
     opTimeoutMs: argv['op-timeout-ms'] as number,
     faultMs,
@@ -157,6 +168,27 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
     etcdBinary: argv['etcd-binary'] as string,
     serializableReads: argv['serializable-reads'] === true,
   };
+}
+
+/** --seed, or one drawn at random; a string names what is wrong. */
+function seedOf(argv: Record<string, unknown>): number | string {
+  const seedGiven = argv['seed'];
+  if (seedGiven !== undefined && (typeof seedGiven !== 'number' || !Number.isSafeInteger(seedGiven))) return `--seed must be an integer, not ${String(seedGiven)}`;
+  return (seedGiven as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
+}
+
+async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number> {
+  const fail = (message: string) => {
+    io.stderr(`${NAME}: ${message}\n`);
+    return EXIT_UNKNOWN;
+  };
+  const common = clusterOptions(argv);
+  if (typeof common === 'string') return fail(common);
+  const nemesis = nemesisKinds(String(argv['nemesis']), '--nemesis', ',');
+  if (typeof nemesis === 'string') return fail(nemesis);
+  const seed = seedOf(argv);
+  if (typeof seed === 'string') return fail(seed);
+  const options: RunOptions = { ...common, workload: argv['workload'] as RunWorkloadName, nemesis, out: argv['out'] as string, seed };
   io.stderr(`${NAME}: ${options.workload} on ${options.nodes} ${options.target} members, ${options.concurrency} clients, ${options.timeS}s, nemesis ${options.nemesis.join(',') || 'none'}, seed ${seed}, into ${options.out}\n`);
   let report: Awaited<ReturnType<typeof runWorkload>>;
   try {
@@ -179,6 +211,35 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   for (const key of result.keys) io.stdout(formatKey(key));
   io.stdout(`overall: ${result.verdict}\n`);
   return EXIT_OF[result.verdict];
+}
+
+async function soak(argv: Record<string, unknown>, io: JepsenIo): Promise<number> {
+  const fail = (message: string) => {
+    io.stderr(`${NAME}: ${message}\n`);
+    return EXIT_UNKNOWN;
+  };
+  const common = clusterOptions(argv);
+  if (typeof common === 'string') return fail(common);
+  const workloads = String(argv['workloads']).split(',').map((w) => w.trim()).filter((w) => w !== '');
+  const unknown = workloads.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
+  if (unknown.length > 0 || workloads.length === 0) return fail(`--workloads: ${unknown.length > 0 ? `unknown ${unknown.map((w) => `"${w}"`).join(', ')}` : 'none given'} (of ${WORKLOADS.join(', ')})`);
+  const cells: NemesisKind[][] = [];
+  if (argv['nemeses'] === undefined) {
+    const kinds = supportedNemeses(common.target);
+    cells.push(...kinds.map((kind) => [kind]), [...kinds]);
+  } else {
+    for (const cell of String(argv['nemeses']).split(',')) {
+      const kinds = nemesisKinds(cell, '--nemeses', '+');
+      if (typeof kinds === 'string') return fail(kinds);
+      cells.push(kinds);
+    }
+  }
+  const seed = seedOf(argv);
+  if (typeof seed === 'string') return fail(seed);
+  const out = (argv['out'] as string | undefined) ?? join('runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const matrix = await runSoak({ ...common, workloads: workloads as RunWorkloadName[], cells, out, seed }, (line) => io.stderr(`${line}\n`));
+  io.stdout(formatMatrix(matrix));
+  return matrix.verdict === 'valid' ? EXIT_VALID : matrix.verdict === 'invalid' ? EXIT_INVALID : EXIT_UNKNOWN;
 }
 
 function check(argv: Record<string, unknown>, io: JepsenIo): number {

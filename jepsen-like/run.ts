@@ -14,7 +14,7 @@ import { checkSet } from './checkers/set.js';
 import { JepsenCluster, type Target } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
-import { Nemesis, type FaultRecord, type NemesisKind } from './nemesis.js';
+import { Nemesis, NEMESIS_KINDS, type FaultRecord, type NemesisKind } from './nemesis.js';
 import type { ClientWorkloadOptions, Workload } from './workloads/clients.js';
 import { RegisterWorkload } from './workloads/register.js';
 import { SetWorkload } from './workloads/set.js';
@@ -25,6 +25,16 @@ export const RUN_WORKLOADS = {
   set: { start: (options: ClientWorkloadOptions): Workload => new SetWorkload(options), check: checkSet },
 } as const;
 export type RunWorkloadName = keyof typeof RUN_WORKLOADS;
+
+/**
+ * The nemeses a target can be given. etcd is a Go binary: what works by signals and by cutting connections works on
+ * it as on Conclave; faults injected through a member's runtime or its libc calls do not.
+ */
+const ETCD_NEMESES: ReadonlySet<NemesisKind> = new Set<NemesisKind>(['partition', 'kill', 'pause']);
+
+export function supportedNemeses(target: Target): NemesisKind[] {
+  return NEMESIS_KINDS.filter((kind) => target === 'conclave' || ETCD_NEMESES.has(kind));
+}
 
 /** A run's check: the register's per-key linearizability, or a safety checker's anomalies. */
 export type RunCheck = { readonly kind: 'linearizable'; readonly result: CheckResult } | { readonly kind: 'safety'; readonly result: SafetyResult };
@@ -66,6 +76,8 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
   if (existsSync(join(out, 'history.jsonl'))) {
     return { results: {}, check: null, problems: [`${out} already holds a run (history.jsonl); give another --out`] };
   }
+  const unsupported = options.nemesis.filter((kind) => !supportedNemeses(options.target).includes(kind));
+  if (unsupported.length > 0) return { results: {}, check: null, problems: [`--target ${options.target} cannot be given the nemesis ${unsupported.join(', ')} (it supports ${supportedNemeses(options.target).join(', ')})`] };
   mkdirSync(out, { recursive: true });
   const nemesisFile = join(out, 'nemesis.jsonl');
   writeFileSync(nemesisFile, '');
@@ -173,7 +185,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     elapsedS,
     wallS: (Date.now() - wallStart) / 1000,
     operations: { ok, fail, info, okPerSecond: ok / options.timeS },
-    faults: { total: nemesis.records.length, byKind },
+    faults: { total: nemesis.records.length, byKind, faultTimeS: nemesis.records.reduce((sum, record) => sum + (record.end - record.start) / 1e9, 0) },
     // Per member's front door: connections relayed, refused by a cut, ended by one.
     network,
     recovery: { notServing, keysRead, exited },
