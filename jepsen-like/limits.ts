@@ -52,7 +52,7 @@ export const MAX_FENCED_WRITES_PER_HOLD = 3;
  * the lease must have expired (its TTL and STALL_MARGIN_MS), then carries on writing as if it still held. Its
  * writes must be refused: the fence at work. Few, since the lock stays taken until the lease expires.
  */
-export const STALL_SHARE = 0.03;
+export const STALL_SHARE = 0.08;
 export const STALL_MARGIN_MS = 1000;
 
 /**

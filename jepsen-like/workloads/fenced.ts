@@ -10,7 +10,8 @@
 //   release | resign    invoke the token; ok null; unchecked
 //   grants              after healing: ok the create revisions of every key under the name, from revision 1
 // A holder whose lease is lost carries on writing: the fence, not the holder, must refuse its writes. Some holders
-// stall on purpose (STALL_SHARE), as a paused process would, so that refused writes happen under any nemesis.
+// stall on purpose (STALL_SHARE, and the first client's first hold), as a paused process would, so that refused
+// writes happen under any nemesis.
 
 import { compare, op } from '../../src/client/index.js';
 import type { KeptLease } from '../../src/client/lease.js';
@@ -51,6 +52,7 @@ export abstract class FencedWorkload extends ClientWorkload {
   protected abstract take(worker: Worker, storeName: string, signal: AbortSignal): Promise<Hold>;
 
   private nextValue = 1;
+  private firstStalled = false;
 
   get keys(): string[] {
     return Array.from({ length: this.options.keys }, (_, i) => `${this.names.letter}${i}`);
@@ -60,13 +62,21 @@ export abstract class FencedWorkload extends ClientWorkload {
     const name = worker.rng.pick(this.keys);
     const hold = await this.acquire(worker, name);
     if (hold === null) return;
-    if (worker.rng.chance(STALL_SHARE)) {
+    if (this.stalls(worker)) {
       hold.keptLease?.close();
       await sleep(RECIPE_LEASE_TTL_S * 1000 + STALL_MARGIN_MS);
     }
     const writes = worker.rng.int(1, MAX_FENCED_WRITES_PER_HOLD);
     for (let i = 0; i < writes; i++) await this.fencedWrite(worker, name, hold);
     await this.release(worker, name, hold);
+  }
+
+  /** Whether this hold stalls: the first client's first one does, so that every run, however short, has one. */
+  private stalls(worker: Worker): boolean {
+    const drawn = worker.rng.chance(STALL_SHARE);
+    if (worker !== this.workers[0] || this.firstStalled) return drawn;
+    this.firstStalled = true;
+    return true;
   }
 
   private async acquire(worker: Worker, name: string): Promise<Hold | null> {

@@ -9,7 +9,7 @@
 //   release    invoke the worker ID; ok null; unchecked
 // Each worker ID held is a process of its own (the number grows by the concurrency at each new one): IDs increase
 // per holding, not across them (a new worker ID may be lower within the same millisecond). Some holders stall on
-// purpose (SNOWFLAKE_STALL_SHARE): they stop renewing their lease but go on generating, and the generator must refuse before
+// purpose (SNOWFLAKE_STALL_SHARE, and the first client's first holding): they stop renewing their lease but go on generating, and the generator must refuse before
 // the worker ID can be handed to another, or the checker sees duplicates. Nothing is read after healing.
 
 import type { KeptLease } from '../../src/client/lease.js';
@@ -31,6 +31,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SnowflakeWorkload extends ClientWorkload {
   private readonly holdings = new Map<Worker, Holding>();
+  private firstStalled = false;
 
   /** Nothing is read after healing. */
   get keys(): string[] {
@@ -80,7 +81,10 @@ export class SnowflakeWorkload extends ClientWorkload {
         generatesLeft: worker.rng.int(1, MAX_GENERATES_PER_WORKER),
       };
       // A stalled holder: its lease is renewed no more, yet it goes on asking for IDs until the generator refuses.
-      if (worker.rng.chance(SNOWFLAKE_STALL_SHARE)) {
+      // The first client's first holding stalls, so that every run, however short, has one.
+      const first = worker === this.workers[0] && !this.firstStalled;
+      if (worker.rng.chance(SNOWFLAKE_STALL_SHARE) || first) {
+        this.firstStalled = true;
         lease.close();
         holding.generatesLeft = Infinity;
       }
