@@ -46,7 +46,7 @@ function clusterFlags(inner: Argv): Argv {
   return inner
     .option('nodes', { type: 'number', default: 5, describe: 'Members of the cluster' })
     .option('concurrency', { type: 'number', default: 10, describe: 'Concurrent clients' })
-    .option('keys', { type: 'number', default: 5, describe: 'Registers the clients share' })
+    .option('keys', { type: 'number', default: 5, describe: 'Registers, sets, locks or offices the clients share (snowflake: unused)' })
     .option('op-timeout-ms', { type: 'number', default: DEFAULT_OP_TIMEOUT_MS, describe: 'Deadline of one operation' })
     .option('fault-ms', { type: 'string', default: '2000,6000', describe: 'Shortest and longest fault, in ms' })
     .option('quiet-ms', { type: 'string', default: '1000,3000', describe: 'Shortest and longest quiet spell between faults, in ms' })

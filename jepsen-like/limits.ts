@@ -32,3 +32,43 @@ export const FINAL_READS_TIMEOUT_MS = 15_000;
 
 /** Interval of the progress line. */
 export const PROGRESS_INTERVAL_MS = 2000;
+
+// The lock, election and snowflake workloads' bounds.
+
+/**
+ * TTL of the lease a lock holder, a candidate or a snowflake generator takes (kept alive while it holds): short, so
+ * that a holder cut off or stalled loses it within a fault's span and another takes over.
+ */
+export const RECIPE_LEASE_TTL_S = 2;
+
+/** Longest wait of one lock or campaign for its turn (the member withdraws the waiter's key after it). */
+export const RECIPE_WAIT_MS = 3000;
+
+/** Most fenced writes a holder makes per acquisition (at least one). */
+export const MAX_FENCED_WRITES_PER_HOLD = 3;
+
+/**
+ * Share of acquisitions whose holder stalls as a paused process would: it stops renewing its lease, waits until
+ * the lease must have expired (its TTL and STALL_MARGIN_MS), then carries on writing as if it still held. Its
+ * writes must be refused: the fence at work. Few, since the lock stays taken until the lease expires.
+ */
+export const STALL_SHARE = 0.08;
+export const STALL_MARGIN_MS = 1000;
+
+/**
+ * Share of worker IDs whose snowflake generator stalls: its lease is renewed no more, and it asks for IDs until the
+ * generator refuses (a stalled generator blocks no one, so more of them than of stalled lock holders).
+ */
+export const SNOWFLAKE_STALL_SHARE = 0.15;
+
+/** IDs a snowflake generator issues per generate at most (at least one). */
+export const MAX_IDS_PER_GENERATE = 3;
+
+/** Pause between one generator's generates, so that a local call does not flood the history. */
+export const GENERATE_INTERVAL_MS = 20;
+
+/** Generates a snowflake generator makes under one worker ID before it releases it and allocates again (at most). */
+export const MAX_GENERATES_PER_WORKER = 100;
+
+/** Worker IDs of the workload's pool (Twitter's 10 bits). */
+export const SNOWFLAKE_WORKER_COUNT = 1024;

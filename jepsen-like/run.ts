@@ -10,19 +10,27 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SafetyResult } from './checkers/anomalies.js';
 import { checkRegisterLinearizable, type CheckResult } from './checkers/linearizable.js';
+import { checkFencedWrites } from './checkers/fenced.js';
 import { checkSet } from './checkers/set.js';
+import { checkUniqueIds } from './checkers/unique-ids.js';
 import { JepsenCluster, type Target } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
 import { Nemesis, NEMESIS_KINDS, type FaultRecord, type NemesisKind } from './nemesis.js';
 import type { ClientWorkloadOptions, Workload } from './workloads/clients.js';
+import { ElectionWorkload } from './workloads/election.js';
+import { LockWorkload } from './workloads/lock.js';
 import { RegisterWorkload } from './workloads/register.js';
 import { SetWorkload } from './workloads/set.js';
+import { SnowflakeWorkload } from './workloads/snowflake.js';
 
 /** The workloads `run` drives, each with its clients and its checker. */
 export const RUN_WORKLOADS = {
   register: { start: (options: ClientWorkloadOptions): Workload => new RegisterWorkload(options), check: checkRegisterLinearizable },
   set: { start: (options: ClientWorkloadOptions): Workload => new SetWorkload(options), check: checkSet },
+  lock: { start: (options: ClientWorkloadOptions): Workload => new LockWorkload(options), check: checkFencedWrites },
+  election: { start: (options: ClientWorkloadOptions): Workload => new ElectionWorkload(options), check: checkFencedWrites },
+  snowflake: { start: (options: ClientWorkloadOptions): Workload => new SnowflakeWorkload(options), check: checkUniqueIds },
 } as const;
 export type RunWorkloadName = keyof typeof RUN_WORKLOADS;
 
@@ -157,7 +165,8 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     notServing = await cluster.waitServing(RECOVERY_TIMEOUT_MS);
     if (notServing.length > 0) problems.push(`not serving ${seconds(RECOVERY_TIMEOUT_MS)} after healing: ${notServing.join(', ')}`);
     keysRead = await workload.finalReads(FINAL_READS_TIMEOUT_MS);
-    if (keysRead < options.keys) problems.push(`final reads: only ${keysRead} of ${options.keys} keys could be read`);
+    const toRead = workload.keys.length;
+    if (keysRead < toRead) problems.push(`final reads: only ${keysRead} of ${toRead} keys could be read`);
     exited = cluster.exited;
     if (exited.length > 0) problems.push(`exited on their own: ${exited.join(', ')} (see logs/)`);
   } catch (error) {

@@ -6,6 +6,8 @@
 // - `fenced-write`: invoke value the token the writer holds; ok output the storage revision at which the guarded
 //   write was accepted; fail = the storage refused it (its token was no longer the holder's).
 // - `release` / `resign`: not checked.
+// - `grants`: invoke value null; ok output the create revisions of every waiter (or candidate) key the name ever
+//   had, as the committed history shows them after healing (the workload reads them from revision 1).
 //
 // Anomalies:
 // - `token-went-back`: taken in the storage's own order (its revisions), an accepted write carries a token smaller
@@ -32,11 +34,12 @@ interface Fenced {
 
 export function checkFencedWrites(operations: readonly Operation[]): SafetyResult {
   const anomalies = new AnomalyList();
-  const counts: Record<string, number> = { names: 0, acquisitions: 0, acceptedWrites: 0, refusedWrites: 0, unknownWrites: 0 };
+  const counts: Record<string, number> = { names: 0, acquisitions: 0, acquisitionsConfirmed: 0, acceptedWrites: 0, refusedWrites: 0, unknownWrites: 0 };
   for (const [key, ops] of byKey(operations)) {
     counts.names = (counts.names ?? 0) + 1;
     const grants: Fenced[] = [];
     const accepted: (Fenced & { readonly revision: number })[] = [];
+    let committed: { readonly op: Operation; readonly creations: ReadonlySet<number> } | undefined;
     for (const op of ops) {
       if (ACQUIRE.has(op.f)) {
         if (op.outcome !== 'ok') continue;
@@ -52,6 +55,10 @@ export function checkFencedWrites(operations: readonly Operation[]): SafetyResul
         const revision = integer(op.output);
         if (revision === null) return malformed(`fenced-write of ${JSON.stringify(key)} (index ${op.invoke.index}) answered ${JSON.stringify(op.output)}, not the revision it was accepted at`);
         accepted.push({ op, token, revision });
+      } else if (op.f === 'grants' && op.outcome === 'ok') {
+        const creations = Array.isArray(op.output) ? op.output.map(integer) : null;
+        if (creations === null || creations.includes(null)) return malformed(`grants of ${JSON.stringify(key)} (index ${op.invoke.index}) answered ${JSON.stringify(op.output)}, not an array of create revisions`);
+        if (committed === undefined || (op.complete?.index ?? 0) > (committed.op.complete?.index ?? 0)) committed = { op, creations: new Set(creations as number[]) };
       }
     }
     counts.acquisitions = (counts.acquisitions ?? 0) + grants.length;
@@ -69,6 +76,13 @@ export function checkFencedWrites(operations: readonly Operation[]): SafetyResul
     sweep(accepted, (earlier, later) => later.token < earlier.token, (earlier, later) =>
       anomalies.add('stale-write-after', `${name}: a write with token ${later.token} was accepted although it began after a write with token ${earlier.token} had been accepted`, [earlier.op, later.op]),
     );
+    if (committed !== undefined) {
+      for (const grant of grants) {
+        if (!precedes(grant.op, committed.op)) continue;
+        if (committed.creations.has(grant.token)) counts.acquisitionsConfirmed = (counts.acquisitionsConfirmed ?? 0) + 1;
+        else anomalies.add('lost-acquisition', `${name}: ${grant.op.f} was granted token ${grant.token}, but the committed history after healing created no key of ${name} at that revision`, [grant.op, committed.op]);
+      }
+    }
     sweep(grants, (earlier, later) => later.token <= earlier.token, (earlier, later) =>
       anomalies.add('grant-went-back', `${name}: ${later.op.f} was granted token ${later.token} although it began after a grant of token ${earlier.token}`, [earlier.op, later.op]),
     );

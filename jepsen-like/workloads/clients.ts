@@ -52,7 +52,7 @@ export interface Worker {
 /** A workload as `run` drives it. */
 export interface Workload {
   readonly counts: OutcomeCounts;
-  /** The history's keys. */
+  /** The history's keys the final reads read (none for a workload that reads nothing after healing). */
   readonly keys: string[];
   /** Operations until `signal` aborts (each client finishes the one it is in). */
   run(signal: AbortSignal): Promise<void>;

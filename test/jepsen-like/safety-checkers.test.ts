@@ -56,6 +56,54 @@ describe('fenced writes (locks and elections)', () => {
     expect(checkFencedWrites(concurrent.operations()).verdict).toBe('valid');
   });
 
+  it('confirms each acquisition against the grants read after healing: every token is a key the committed history created', () => {
+    const h = new HistoryBuilder()
+      .op(1, 'acquire', 'L', null, 10)
+      .op(1, 'fenced-write', 'L', 10, 11)
+      .op(1, 'release', 'L', 10)
+      // A waiter that gave up (12) leaves a creation with no acquisition; an info acquire constrains nothing.
+      .invoke(2, 'acquire', 'L', null)
+      .info(2)
+      .op(3, 'campaign', 'E', null, 14)
+      .op(4, 'grants', 'L', null, [10, 12])
+      .op(4, 'grants', 'E', null, [3, 14]);
+    const result = checkFencedWrites(h.operations());
+    expect(result.verdict).toBe('valid');
+    expect(result.counts).toMatchObject({ acquisitions: 2, acquisitionsConfirmed: 2 });
+  });
+
+  it('finds an acquisition whose token the committed history lost (lost-acquisition), for locks and elections', () => {
+    const h = new HistoryBuilder()
+      .op(1, 'acquire', 'L', null, 10)
+      // Granted from a waiter key that a leader acknowledged and the cluster then lost.
+      .op(2, 'acquire', 'L', null, 14)
+      .op(3, 'campaign', 'E', null, 7)
+      .op(4, 'grants', 'L', null, [10, 16])
+      .op(4, 'grants', 'E', null, []);
+    const result = checkFencedWrites(h.operations());
+    expect(result.verdict).toBe('invalid');
+    expect(kinds(result)).toEqual(['lost-acquisition', 'lost-acquisition']);
+    expect(result.anomalies[0]?.ops.map((op) => op.output)).toEqual([14, [10, 16]]);
+    expect(result.anomalies[1]?.message).toMatch(/"E": campaign was granted token 7/);
+    expect(result.counts).toMatchObject({ acquisitionsConfirmed: 1, 'anomalies:lost-acquisition': 2 });
+  });
+
+  it('checks only acquisitions acknowledged before the grants read began, against the last grants read', () => {
+    // Acknowledged while the read ran: the read may have been served before the key was created.
+    const concurrent = new HistoryBuilder().invoke(1, 'acquire', 'L', null).invoke(2, 'grants', 'L', null).ok(1, 20).ok(2, []);
+    expect(checkFencedWrites(concurrent.operations())).toMatchObject({ verdict: 'valid', counts: { acquisitionsConfirmed: 0 } });
+    const later = new HistoryBuilder().op(1, 'acquire', 'L', null, 20).op(2, 'grants', 'L', null, [20]).op(2, 'grants', 'L', null, [21]);
+    expect(kinds(checkFencedWrites(later.operations()))).toEqual(['lost-acquisition']);
+    const failedRead = new HistoryBuilder().op(1, 'acquire', 'L', null, 20).invoke(2, 'grants', 'L', null).fail(2);
+    expect(checkFencedWrites(failedRead.operations())).toMatchObject({ verdict: 'valid', counts: { acquisitionsConfirmed: 0 } });
+  });
+
+  it('is unknown for a grants read that is not an array of revisions', () => {
+    const result = checkFencedWrites(new HistoryBuilder().op(1, 'grants', 'L', null, [10, 'x']).operations());
+    expect(result.verdict).toBe('unknown');
+    expect(result.reason).toMatch(/grants of "L" \(index 0\) answered \[10,"x"\]/);
+  });
+
   it('is unknown, naming the operation, for a token that is not an integer', () => {
     const result = checkFencedWrites(new HistoryBuilder().op(1, 'acquire', 'L', null, 'ten').operations());
     expect(result.verdict).toBe('unknown');
