@@ -32,3 +32,23 @@ export const FINAL_READS_TIMEOUT_MS = 15_000;
 
 /** Interval of the progress line. */
 export const PROGRESS_INTERVAL_MS = 2000;
+
+// The bounds of report.html, so that a long run's report stays a few MB and opens quickly.
+
+/**
+ * Operations drawn in the timeline and the latency plot. A longer history is sampled evenly (fail and info
+ * operations first, up to half of it), and the page says how many of how many are drawn; throughput counts all.
+ */
+export const REPORT_MAX_DRAWN_OPS = 20_000;
+
+/** Process lanes in the timeline; more processes than this share lanes (lane = process's rank mod this). */
+export const REPORT_MAX_LANES = 400;
+
+/** Buckets of the throughput plot: one a second, or wider when the run is longer than this many seconds. */
+export const REPORT_MAX_THROUGHPUT_BUCKETS = 1000;
+
+/** Operations drawn for one invalid key or anomaly; the rest are counted. */
+export const REPORT_MAX_ANOMALY_OPS = 200;
+
+/** Characters of an operation's value or output shown; longer ones are cut with an ellipsis. */
+export const REPORT_MAX_VALUE_CHARS = 80;
