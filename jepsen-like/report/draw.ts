@@ -27,6 +27,7 @@ export const DRAW_SCRIPT = String.raw`(function () {
     return svg;
   }
   function fmtMs(ms) {
+    if (ms === 0) return '0';
     if (ms >= 1000) return (ms / 1000).toFixed(ms >= 10000 ? 0 : 1) + ' s';
     if (ms >= 1) return ms.toFixed(ms >= 10 ? 0 : 1) + ' ms';
     return (ms * 1000).toFixed(0) + ' µs';
@@ -46,15 +47,23 @@ export const DRAW_SCRIPT = String.raw`(function () {
       text(svg, x(t), bottom + 14, fmtMs(t), 'tick', 'middle');
     }
   }
-  // Faults shaded over [t0, t1], cut to it.
+  // Faults shaded over [t0, t1], cut to it: a band behind the plot, a strip with the fault's name above it, and
+  // (drawn last, by overlayFaults) a translucent veil over what the plot drew, so the shading shows through bars.
   function faultBands(svg, x, faults, t0, t1, top, bottom, labelled) {
+    var veils = [];
     faults.forEach(function (fault) {
       var from = Math.max(fault[0], t0), to = Math.min(fault[1], t1);
       if (to < from) return;
-      var band = el('rect', { x: x(from), y: top, width: Math.max(1, x(to) - x(from)), height: bottom - top, 'class': 'fault' }, svg);
-      tip(band, fault[2] + ': ' + fmtMs(fault[0]) + ' to ' + fmtMs(fault[1]));
-      if (labelled) text(svg, x(from) + 2, top - 4, fault[2], 'fault-label');
+      var box = { x: x(from), y: top, width: Math.max(1, x(to) - x(from)), height: bottom - top };
+      el('rect', { x: box.x, y: box.y, width: box.width, height: box.height, 'class': 'fault' }, svg);
+      var strip = el('rect', { x: box.x, y: top - 3, width: box.width, height: 3, 'class': 'fault-strip' }, svg);
+      tip(strip, fault[2] + ': ' + fmtMs(fault[0]) + ' to ' + fmtMs(fault[1]));
+      if (labelled) tip(text(svg, box.x + 2, top - 6, fault[2], 'fault-label'), fault[2] + ': ' + fmtMs(fault[0]) + ' to ' + fmtMs(fault[1]));
+      veils.push(box);
     });
+    return function overlayFaults() {
+      veils.forEach(function (box) { el('rect', { x: box.x, y: box.y, width: box.width, height: box.height, 'class': 'fault-veil' }, svg); });
+    };
   }
 
   // Bars from invocation to completion, one lane per process; info runs to the end, as it may still take effect.
@@ -62,7 +71,7 @@ export const DRAW_SCRIPT = String.raw`(function () {
     var laneH = opts.laneH, top = 22, height = top + laneNames.length * laneH + 24;
     var svg = plot(id, height), x = linear(t0, t1, LEFT, WIDTH - RIGHT), bottom = top + laneNames.length * laneH;
     timeAxis(svg, x, t0, t1, top, bottom);
-    faultBands(svg, x, faults, t0, t1, top, bottom, true);
+    var overlay = faultBands(svg, x, faults, t0, t1, top, bottom, true);
     if (laneH >= 8) laneNames.forEach(function (name, lane) { text(svg, LEFT - 4, top + lane * laneH + laneH / 2 + 4, name, 'lane', 'end'); });
     ops.forEach(function (op) {
       var outcome = OUTCOMES[op[3]], end = op[3] === 2 || op[2] === null ? t1 : op[2];
@@ -72,6 +81,7 @@ export const DRAW_SCRIPT = String.raw`(function () {
       tip(bar, op[4] + ': ' + outcome + ', ' + took);
       if (opts.labels) text(svg, x(op[1]) + 3, y + laneH / 2 + 3, op[4] + (op[5] ? '  ✗' : ''), 'op-label');
     });
+    overlay();
   }
 
   // A point per completed operation at its invocation time, its latency on a log scale.
@@ -83,7 +93,7 @@ export const DRAW_SCRIPT = String.raw`(function () {
     var hi = Math.max(lo * 10, Math.pow(10, Math.ceil(Math.log10(done.reduce(function (m, op) { return Math.max(m, lat(op)); }, lo)))));
     var x = linear(0, data.spanMs, LEFT, WIDTH - RIGHT), y = linear(Math.log10(lo), Math.log10(hi), bottom, top);
     timeAxis(svg, x, 0, data.spanMs, top, bottom);
-    faultBands(svg, x, data.faults, 0, data.spanMs, top, bottom, false);
+    var overlay = faultBands(svg, x, data.faults, 0, data.spanMs, top, bottom, false);
     for (var d = lo; d <= hi; d *= 10) {
       el('line', { x1: LEFT, x2: WIDTH - RIGHT, y1: y(Math.log10(d)), y2: y(Math.log10(d)), 'class': 'grid' }, svg);
       text(svg, LEFT - 4, y(Math.log10(d)) + 4, fmtMs(d), 'tick', 'end');
@@ -91,6 +101,7 @@ export const DRAW_SCRIPT = String.raw`(function () {
     done.forEach(function (op) {
       tip(el('circle', { cx: x(op[1]), cy: y(Math.log10(lat(op))), r: 2, 'class': 'lat ' + OUTCOMES[op[3]] }, svg), op[4] + ': ' + fmtMs(lat(op)));
     });
+    overlay();
   }
 
   // Completions per second, by outcome, a line each.
@@ -99,13 +110,14 @@ export const DRAW_SCRIPT = String.raw`(function () {
     var peak = Math.max(1, Math.max.apply(null, tp.ok.concat(tp.fail, tp.info)));
     var x = linear(0, data.spanMs, LEFT, WIDTH - RIGHT), y = linear(0, peak * 1.05, bottom, top);
     timeAxis(svg, x, 0, data.spanMs, top, bottom);
-    faultBands(svg, x, data.faults, 0, data.spanMs, top, bottom, false);
+    var overlay = faultBands(svg, x, data.faults, 0, data.spanMs, top, bottom, false);
     var step = niceStep(peak, 5);
     for (var v = 0; v <= peak * 1.05; v += step) text(svg, LEFT - 4, y(v) + 4, String(Math.round(v * 100) / 100), 'tick', 'end');
     OUTCOMES.forEach(function (outcome) {
       var points = tp[outcome].map(function (rate, i) { return x((i + 0.5) * tp.bucketMs) + ',' + y(rate); });
       tip(el('path', { d: 'M' + points.join(' L'), 'class': 'tput ' + outcome }, svg), outcome + ' per second');
     });
+    overlay();
   }
 
   function render() {

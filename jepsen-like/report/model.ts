@@ -118,10 +118,11 @@ function throughputOf(operations: readonly Operation[], zeroNs: number, spanMs: 
 }
 
 function anomalyPanels(check: RunCheck, operations: readonly Operation[], at: (ns: number) => number, limits: ReportLimits): AnomalyPanel[] {
-  const byInvoke = new Map(operations.map((op) => [op.invoke.index, op]));
+  let byInvoke: Map<number, Operation> | undefined;
   const panel = (title: string, message: string, culprit: OpSummary | null, summaries: readonly OpSummary[]): AnomalyPanel => {
     const seen = new Set<number>();
     const found: Operation[] = [];
+    byInvoke ??= new Map(operations.map((op) => [op.invoke.index, op]));
     for (const summary of culprit === null ? summaries : [culprit, ...summaries]) {
       const op = byInvoke.get(summary.invokeIndex);
       if (op === undefined || seen.has(summary.invokeIndex)) continue;

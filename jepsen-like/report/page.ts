@@ -21,7 +21,8 @@ table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #
 .plot { display: block; border: 1px solid #eee; }
 .plot .label, .plot .tick, .plot .lane { font-size: 10px; fill: #555; } .plot .fault-label { font-size: 10px; fill: #7a4bbd; }
 .plot .op-label { font-size: 11px; fill: #111; }
-.plot .grid { stroke: #eee; } .plot .fault { fill: #7a4bbd; fill-opacity: 0.12; }
+.plot .grid { stroke: #eee; } .plot .fault { fill: #7a4bbd; fill-opacity: 0.12; } .plot .fault-strip { fill: #7a4bbd; }
+.plot .fault-veil { fill: #7a4bbd; fill-opacity: 0.18; pointer-events: none; }
 .plot .ok { fill: #2e9b4f; stroke: #2e9b4f; } .plot .fail { fill: #d64541; stroke: #d64541; } .plot .info { fill: #e8a33d; stroke: #e8a33d; }
 .plot .op, .plot .aop { stroke: none; } .plot .aop { fill-opacity: 0.45; } .plot .aop.culprit { stroke: #000; stroke-width: 2; }
 .plot .lat { stroke: none; fill-opacity: 0.6; } .plot path.tput { fill: none; stroke-width: 1.5; }
