@@ -128,6 +128,7 @@ export const DRAW_SCRIPT = String.raw`(function () {
     latency(data);
     throughput(data);
     data.anomalies.forEach(function (anomaly, i) {
+      if (anomaly.ops.length === 0) return;
       var processes = [];
       anomaly.ops.forEach(function (op) { if (processes.indexOf(op[0]) < 0) processes.push(op[0]); });
       processes.sort(function (a, b) { return a - b; });

@@ -102,6 +102,15 @@ describe('what the report draws', () => {
     expect(Buffer.byteLength(html)).toBeLessThan(4_000_000);
   }, 30_000);
 
+  it('makes a page of an empty history too', () => {
+    const result = checkRegisterLinearizable([]);
+    const html = buildReport({ title: 'empty', operations: [], faults: FAULTS, check: { kind: 'linearizable', result }, parameters: {} });
+    const data = embedded(html);
+    expect(data.ops).toEqual([]);
+    expect(data.faults).toHaveLength(2);
+    expect(html).toContain('All 0 operations drawn.');
+  });
+
   it('folds processes beyond the lane limit into shared lanes and says so', () => {
     const h = new HistoryBuilder();
     for (let p = 0; p < 5; p++) h.op(p, 'write', 'x', p);
