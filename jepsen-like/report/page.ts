@@ -1,7 +1,7 @@
 // report.html as one self-contained page: inline CSS, the verdict and the run's parameters as escaped HTML, the
 // plots' data as JSON in a script element, and the script that draws them (draw.ts). Nothing is fetched.
 
-import type { Operation } from '../history.js';
+import type { JsonValue, Operation } from '../history.js';
 import type { FaultRecord } from '../nemesis.js';
 import type { RunCheck } from '../run.js';
 import { DRAW_SCRIPT } from './draw.js';
@@ -78,7 +78,7 @@ function parameterTable(parameters: Readonly<Record<string, unknown>>): string {
   // The check has its own section; listed here it would only be cut short.
   const rows = Object.entries(parameters)
     .filter(([name, value]) => name !== 'check' && value !== undefined)
-    .map(([name, value]) => row([name, typeof value === 'string' ? value : shortJson(value as never, PARAMETER_CHARS)]));
+    .map(([name, value]) => row([name, typeof value === 'string' ? value : shortJson(value as JsonValue, PARAMETER_CHARS)]));
   return rows.length === 0 ? '' : `<h3>Parameters</h3><table>${rows.join('')}</table>`;
 }
 
