@@ -13,8 +13,10 @@ import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safe
 import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
 import { TARGETS, type Target } from './cluster.js';
-import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
-import { RUN_WORKLOADS, runWorkload, supportedNemeses, type RunOptions, type RunWorkloadName } from './run.js';
+import { NEMESIS_KINDS, type FaultRecord, type NemesisKind } from './nemesis.js';
+import { parseFaults } from './report/faults.js';
+import { writeReport } from './report/index.js';
+import { RUN_WORKLOADS, runWorkload, supportedNemeses, type RunCheck, type RunOptions, type RunWorkloadName } from './run.js';
 import { formatMatrix, runSoak } from './soak.js';
 
 export interface JepsenIo {
@@ -67,7 +69,9 @@ function parser(): Argv {
         .option('workload', { choices: CHECKED_WORKLOADS, demandOption: true, describe: 'What the history exercised' })
         .option('max-steps', { type: 'number', describe: 'Search steps per key before "unknown"', default: DEFAULT_MAX_SEARCH_STEPS_PER_KEY })
         .option('timeout-ms', { type: 'number', describe: 'Search time per key before "unknown"', default: DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY })
-        .option('json', { type: 'boolean', describe: 'Print the full result as JSON', default: false }),
+        .option('json', { type: 'boolean', describe: 'Print the full result as JSON', default: false })
+        .option('report', { type: 'string', describe: 'Also write report.html (timeline, latency, throughput, anomalies) to this file' })
+        .option('nemesis', { type: 'string', describe: "The run's nemesis.jsonl, for the faults in the report (with --report)" }),
     )
     .command('run', 'Run a workload against a fresh cluster under faults, then check its history', (inner) =>
       clusterFlags(inner)
@@ -264,12 +268,22 @@ function check(argv: Record<string, unknown>, io: JepsenIo): number {
     io.stderr(`${NAME}: ${formatHistoryError(history.error, path)}\n`);
     return EXIT_UNKNOWN;
   }
+  const faults = reportFaults(argv, io);
+  if (faults === null) return EXIT_UNKNOWN;
   const workload = argv['workload'] as (typeof CHECKED_WORKLOADS)[number];
+  // The verdict's exit code, or EXIT_UNKNOWN when the report asked for could not be written.
+  const report = (check: RunCheck, code: number): number => {
+    const reportPath = argv['report'] as string | undefined;
+    if (reportPath === undefined) return code;
+    const parameters = { history: path, workload, nemesis: argv['nemesis'] ?? 'none', maxStepsPerKey, timeoutMsPerKey };
+    const written = writeCheckReport(reportPath, { title: `${workload} history: ${path}`, operations: history.value.operations, faults, check, parameters }, io);
+    return written ? code : EXIT_UNKNOWN;
+  };
   if (workload !== 'register') {
     const safety = SAFETY_CHECKERS[workload](history.value.operations);
     if (argv['json'] === true) io.stdout(JSON.stringify(safety, null, 2) + '\n');
     else io.stdout(formatSafety(safety));
-    return EXIT_OF[safety.verdict];
+    return report({ kind: 'safety', result: safety }, EXIT_OF[safety.verdict]);
   }
   const result = checkRegisterLinearizable(history.value.operations, { maxStepsPerKey, timeoutMsPerKey });
   if (!result.ok) {
@@ -281,7 +295,41 @@ function check(argv: Record<string, unknown>, io: JepsenIo): number {
     for (const key of result.keys) io.stdout(formatKey(key));
     io.stdout(`overall: ${result.verdict}\n`);
   }
-  return EXIT_OF[result.verdict];
+  return report({ kind: 'linearizable', result }, EXIT_OF[result.verdict]);
+}
+
+/** The faults for --report: none without --nemesis; null (after saying why) when the file cannot be read or --report is missing. */
+function reportFaults(argv: Record<string, unknown>, io: JepsenIo): FaultRecord[] | null {
+  const path = argv['nemesis'] as string | undefined;
+  if (path === undefined) return [];
+  if (argv['report'] === undefined) {
+    io.stderr(`${NAME}: --nemesis FILE is read only for --report FILE; give --report too\n`);
+    return null;
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    io.stderr(`${NAME}: cannot read ${path}: ${(error as Error).message}\n`);
+    return null;
+  }
+  const faults = parseFaults(text);
+  if (!faults.ok) {
+    io.stderr(`${NAME}: ${formatHistoryError(faults.error, path)}\n`);
+    return null;
+  }
+  return faults.value;
+}
+
+function writeCheckReport(path: string, input: Parameters<typeof writeReport>[1], io: JepsenIo): boolean {
+  try {
+    const { bytes } = writeReport(path, input);
+    io.stderr(`${NAME}: wrote ${path} (${Math.round(bytes / 1024)} KB)\n`);
+    return true;
+  } catch (error) {
+    io.stderr(`${NAME}: cannot write --report ${path}: ${(error as Error).message}\n`);
+    return false;
+  }
 }
 
 function formatList(title: string, ops: readonly OpSummary[], skipped = 0): string {

@@ -72,3 +72,23 @@ export const MAX_GENERATES_PER_WORKER = 100;
 
 /** Worker IDs of the workload's pool (Twitter's 10 bits). */
 export const SNOWFLAKE_WORKER_COUNT = 1024;
+
+// The bounds of report.html, so that a long run's report stays a few MB and opens quickly.
+
+/**
+ * Operations drawn in the timeline and the latency plot. A longer history is sampled evenly (fail and info
+ * operations first, up to half of it), and the page says how many of how many are drawn; throughput counts all.
+ */
+export const REPORT_MAX_DRAWN_OPS = 20_000;
+
+/** Process lanes in the timeline; more processes than this share lanes (lane = process's rank mod this). */
+export const REPORT_MAX_LANES = 400;
+
+/** Buckets of the throughput plot: one a second, or wider when the run is longer than this many seconds. */
+export const REPORT_MAX_THROUGHPUT_BUCKETS = 1000;
+
+/** Operations drawn for one invalid key or anomaly; the rest are counted. */
+export const REPORT_MAX_ANOMALY_OPS = 200;
+
+/** Characters of an operation's value or output shown; longer ones are cut with an ellipsis. */
+export const REPORT_MAX_VALUE_CHARS = 80;

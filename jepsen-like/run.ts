@@ -4,6 +4,7 @@
 //   history.jsonl   every operation (history.ts)
 //   nemesis.jsonl   every fault with its start and end on the history's clock (nemesis.ts), written as each ends
 //   results.json    the run's parameters, counts, recovery, and the checker's verdict per key
+//   report.html     timeline, latency, throughput and anomalies, self-contained (report/)
 //   logs/NAME.log   each member's output; data/NAME its data directory
 
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { JepsenCluster, type Target } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
 import { Nemesis, NEMESIS_KINDS, type FaultRecord, type NemesisKind } from './nemesis.js';
+import { writeReport } from './report/index.js';
 import type { ClientWorkloadOptions, Workload } from './workloads/clients.js';
 import { ElectionWorkload } from './workloads/election.js';
 import { LockWorkload } from './workloads/lock.js';
@@ -202,6 +204,8 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     check: check.kind === 'safety' ? check.result : check.result.ok ? { verdict: check.result.verdict, keys: check.result.keys } : { error: check.result.message },
   };
   writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const report = writeReport(join(out, 'report.html'), { title: `${options.workload} run: ${out}`, operations: paired.value, faults: nemesis.records, check, parameters: results });
+  progress(`report.html: ${Math.round(report.bytes / 1024)} KB, built in ${Math.round(report.ms)} ms`);
   return { results, check, problems };
 }
 

@@ -56,6 +56,11 @@ describe('conclave-jepsen run --workload register', () => {
 
     const history = parseHistory(readFileSync(join(out, 'history.jsonl'), 'utf8'));
     expect(history.ok).toBe(true);
+    // The report of the run, with its verdict and faults (report.test.ts and report-chromium.test.ts test its drawing).
+    const report = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(report).toContain('<span class="verdict valid" id="verdict">valid</span>');
+    expect(report).toContain(`"${faults[0]!.shape} ${faults[0]!.nodes.join(',')}"`);
+    expect(stderr).toMatch(/report\.html: \d+ KB, built in \d+ ms/);
     if (history.ok) {
       const okReads = history.value.operations.filter((o) => o.f === 'read' && o.outcome === 'ok' && o.output !== null);
       expect(okReads.length).toBeGreaterThan(0);
