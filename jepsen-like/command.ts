@@ -11,7 +11,7 @@ import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, 
 import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safety.js';
 import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
-import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
+import { NEMESIS_KINDS, NEMESIS_SHAPES, nemesisSelection } from './nemesis.js';
 import { RUN_WORKLOADS, runWorkload, type RunWorkloadName } from './run.js';
 
 export interface JepsenIo {
@@ -53,7 +53,7 @@ function parser(): Argv {
     .command('run', 'Run a workload against a fresh cluster under faults, then check its history', (inner) =>
       inner
         .option('workload', { choices: WORKLOADS, demandOption: true, describe: 'What the clients do' })
-        .option('nemesis', { type: 'string', default: NEMESIS_KINDS.join(','), describe: `Faults, comma-separated (${NEMESIS_KINDS.join(', ')}), or none` })
+        .option('nemesis', { type: 'string', default: NEMESIS_KINDS.join(','), describe: `Faults, comma-separated: kinds (${NEMESIS_KINDS.join(', ')}) with all their shapes, or shapes (${NEMESIS_SHAPES.join(', ')}); or none` })
         .option('time', { type: 'number', default: 60, describe: 'Seconds of operations under faults' })
         .option('nodes', { type: 'number', default: 5, describe: 'Members of the cluster' })
         .option('concurrency', { type: 'number', default: 10, describe: 'Concurrent clients' })
@@ -125,8 +125,10 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) return fail(`${flag} must be a positive integer, not ${String(value)}`);
   }
   const given = String(argv['nemesis']).split(',').map((kind) => kind.trim()).filter((kind) => kind !== '' && kind !== 'none');
-  const unknown = given.filter((kind) => !(NEMESIS_KINDS as readonly string[]).includes(kind));
-  if (unknown.length > 0) return fail(`--nemesis: unknown ${unknown.map((k) => `"${k}"`).join(', ')} (one of ${NEMESIS_KINDS.join(', ')}, or none)`);
+  const selection = nemesisSelection(given);
+  if ('unknown' in selection) {
+    return fail(`--nemesis: unknown ${selection.unknown.map((k) => `"${k}"`).join(', ')} (a kind: ${NEMESIS_KINDS.join(', ')}; a shape: ${NEMESIS_SHAPES.join(', ')}; or none)`);
+  }
   const faultMs = bounds(String(argv['fault-ms']));
   const quietMs = bounds(String(argv['quiet-ms']));
   if (faultMs === null || faultMs[0] === 0) return fail(`--fault-ms must be "MIN,MAX" in positive ms, not ${String(argv['fault-ms'])}`);
@@ -136,7 +138,8 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   const seed = (seedGiven as number | undefined) ?? Math.floor(Math.random() * 2 ** 31);
   const options = {
     workload: argv['workload'] as RunWorkloadName,
-    nemesis: [...new Set(given)] as NemesisKind[],
+    nemesis: selection.kinds,
+    nemesisShapes: selection.shapes,
     timeS: argv['time'] as number,
     nodes: argv['nodes'] as number,
     concurrency: argv['concurrency'] as number,
