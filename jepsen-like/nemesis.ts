@@ -92,11 +92,15 @@ function beginPartition({ shape, cluster, names, target, rng }: BeginContext): B
         return deafen(everyone, [target]);
       case 'mute-minority':
         return mute(everyone, minorityOf(names, rng));
-      default: {
+      case 'isolate-one':
+      case 'isolate-leader':
+      case 'halves': {
         const minority = shape === 'halves' ? minorityOf(names, rng) : [target];
         const groups = [minority, everyone.filter((n) => !minority.includes(n))];
         return { groups, nodes: minority, links: linksBetween(groups) };
       }
+      default:
+        throw new Error(`no partition shape named ${shape}`);
     }
   })();
   for (const [from, to] of cut.links) cluster.network.cut(from, to);
@@ -197,7 +201,8 @@ export class Nemesis {
   /** The fault in effect now, as the progress line shows it ("-" for none). */
   describeActive(): string {
     const active = this.active;
-    return active === null ? '-' : `${active.shape} ${active.nodes.join(',')}`;
+    if (active === null) return '-';
+    return `${active.shape} ${active.nodes.length > 0 ? active.nodes.join(',') : `(${active.links?.length ?? 0} links)`}`;
   }
 
   /** Injects faults until `signal` aborts; the fault in effect then is ended. Call healAll() afterwards. */

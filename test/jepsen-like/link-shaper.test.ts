@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LinkShaper, type LinkFault, type ShapeCounts } from '../../jepsen-like/link-shaper.js';
 import { FrameReader, OPCODE, type FramePiece } from '../../jepsen-like/ws-frames.js';
-import { binary, frame, splitInto } from './ws-frames.js';
+import { binary, frame, splitInto } from './ws-frame-builder.js';
 
 /** Frames of every length encoding, masked and not, with their opcodes and payload sizes. */
 function mixedFrames(masked: boolean): { bytes: Buffer; expected: { opcode: number; masked: boolean; payloadBytes: number }[] } {

@@ -6,7 +6,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrontDoor, PeerNetwork } from '../../jepsen-like/proxy.js';
-import { binary, frame, OPCODE } from './ws-frames.js';
+import { binary, frame, OPCODE } from './ws-frame-builder.js';
 
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
