@@ -13,11 +13,11 @@ import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safe
 import { formatHistoryError, parseHistory } from './history.js';
 import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
 import { TARGETS, type Target } from './cluster.js';
-import { NEMESIS_KINDS, type FaultRecord, type NemesisKind } from './nemesis.js';
+import { NEMESIS_KINDS, NEMESIS_SHAPES, nemesisSelection, type FaultRecord, type NemesisKind } from './nemesis.js';
 import { parseFaults } from './report/faults.js';
 import { writeReport } from './report/index.js';
 import { RUN_WORKLOADS, runWorkload, supportedNemeses, type RunCheck, type RunOptions, type RunWorkloadName } from './run.js';
-import { formatMatrix, runSoak } from './soak.js';
+import { formatMatrix, runSoak, type NemesisCell } from './soak.js';
 
 export interface JepsenIo {
   readonly stdout: (text: string) => void;
@@ -76,7 +76,7 @@ function parser(): Argv {
     .command('run', 'Run a workload against a fresh cluster under faults, then check its history', (inner) =>
       clusterFlags(inner)
         .option('workload', { choices: WORKLOADS, demandOption: true, describe: 'What the clients do' })
-        .option('nemesis', { type: 'string', default: NEMESIS_KINDS.join(','), describe: `Faults, comma-separated (${NEMESIS_KINDS.join(', ')}), or none` })
+        .option('nemesis', { type: 'string', default: NEMESIS_KINDS.join(','), describe: `Faults, comma-separated: kinds (${NEMESIS_KINDS.join(', ')}) with all their shapes, or shapes (${NEMESIS_SHAPES.join(', ')}); or none` })
         .option('time', { type: 'number', default: 60, describe: 'Seconds of operations under faults' })
         .option('out', { type: 'string', demandOption: true, describe: 'The run directory to write (runs/NAME)' })
         .option('seed', { type: 'number', describe: "The nemesis's and clients' seed (default: chosen at random, and recorded)" }),
@@ -130,16 +130,19 @@ function bounds(text: string): [number, number] | null {
   return Number.isSafeInteger(low) && Number.isSafeInteger(high) && low >= 0 && low <= high ? [low, high] : null;
 }
 
-/** Kinds in a --nemesis list ("a,b", or "a+b" within a soak's run), or the error naming the unknown ones. */
-function nemesisKinds(text: string, flag: string, separator: string): NemesisKind[] | string {
+/**
+ * A --nemesis list ("a,b", or "a+b" within a soak's run) of kinds (all their shapes) and single shapes, or the error
+ * naming the unknown ones.
+ */
+function nemesisOf(text: string, flag: string, separator: string): NemesisCell | string {
   const given = text.split(separator).map((kind) => kind.trim()).filter((kind) => kind !== '' && kind !== 'none');
-  const unknown = given.filter((kind) => !(NEMESIS_KINDS as readonly string[]).includes(kind));
-  if (unknown.length > 0) return `${flag}: unknown ${unknown.map((k) => `"${k}"`).join(', ')} (one of ${NEMESIS_KINDS.join(', ')}, or none)`;
-  return [...new Set(given)] as NemesisKind[];
+  const selection = nemesisSelection(given);
+  if ('unknown' in selection) return `${flag}: unknown ${selection.unknown.map((k) => `"${k}"`).join(', ')} (a kind: ${NEMESIS_KINDS.join(', ')}; a shape: ${NEMESIS_SHAPES.join(', ')}; or none)`;
+  return { label: given.length === 0 ? 'none' : given.join('+'), kinds: selection.kinds, shapes: selection.shapes };
 }
 
 /** The options `run` and `soak` share, read and checked from the flags; a string names what is wrong. */
-function clusterOptions(argv: Record<string, unknown>): Omit<RunOptions, 'workload' | 'nemesis' | 'out' | 'seed'> | string {
+function clusterOptions(argv: Record<string, unknown>): Omit<RunOptions, 'workload' | 'nemesis' | 'nemesisShapes' | 'out' | 'seed'> | string {
   const positive: [string, string, number][] = [
     ['--time', 'time', 1],
     ['--nodes', 'nodes', 1],
@@ -188,11 +191,11 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   };
   const common = clusterOptions(argv);
   if (typeof common === 'string') return fail(common);
-  const nemesis = nemesisKinds(String(argv['nemesis']), '--nemesis', ',');
+  const nemesis = nemesisOf(String(argv['nemesis']), '--nemesis', ',');
   if (typeof nemesis === 'string') return fail(nemesis);
   const seed = seedOf(argv);
   if (typeof seed === 'string') return fail(seed);
-  const options: RunOptions = { ...common, workload: argv['workload'] as RunWorkloadName, nemesis, out: argv['out'] as string, seed };
+  const options: RunOptions = { ...common, workload: argv['workload'] as RunWorkloadName, nemesis: nemesis.kinds, nemesisShapes: nemesis.shapes, out: argv['out'] as string, seed };
   io.stderr(`${NAME}: ${options.workload} on ${options.nodes} ${options.target} members, ${options.concurrency} clients, ${options.timeS}s, nemesis ${options.nemesis.join(',') || 'none'}, seed ${seed}, into ${options.out}\n`);
   let report: Awaited<ReturnType<typeof runWorkload>>;
   try {
@@ -227,15 +230,15 @@ async function soak(argv: Record<string, unknown>, io: JepsenIo): Promise<number
   const workloads = String(argv['workloads']).split(',').map((w) => w.trim()).filter((w) => w !== '');
   const unknown = workloads.filter((w) => !(WORKLOADS as readonly string[]).includes(w));
   if (unknown.length > 0 || workloads.length === 0) return fail(`--workloads: ${unknown.length > 0 ? `unknown ${unknown.map((w) => `"${w}"`).join(', ')}` : 'none given'} (of ${WORKLOADS.join(', ')})`);
-  const cells: NemesisKind[][] = [];
+  const cells: NemesisCell[] = [];
   if (argv['nemeses'] === undefined) {
     const kinds = supportedNemeses(common.target);
-    cells.push(...kinds.map((kind) => [kind]), [...kinds]);
+    cells.push(...kinds.map((kind) => ({ label: kind, kinds: [kind], shapes: {} })), { label: kinds.join('+'), kinds, shapes: {} });
   } else {
-    for (const cell of String(argv['nemeses']).split(',')) {
-      const kinds = nemesisKinds(cell, '--nemeses', '+');
-      if (typeof kinds === 'string') return fail(kinds);
-      cells.push(kinds);
+    for (const text of String(argv['nemeses']).split(',')) {
+      const cell = nemesisOf(text, '--nemeses', '+');
+      if (typeof cell === 'string') return fail(cell);
+      cells.push(cell);
     }
   }
   const seed = seedOf(argv);

@@ -92,3 +92,23 @@ export const REPORT_MAX_ANOMALY_OPS = 200;
 
 /** Characters of an operation's value or output shown; longer ones are cut with an ellipsis. */
 export const REPORT_MAX_VALUE_CHARS = 80;
+
+// The bounds of the network nemeses (nemesis.ts, link-shaper.ts).
+
+/** Latency a delayed link adds, drawn per fault between these bounds, in milliseconds. */
+export const DEFAULT_LINK_DELAY_MS: readonly [number, number] = [20, 300];
+
+/** Jitter on top of a delayed link's latency, drawn per piece of the stream in [0, this], in milliseconds. */
+export const DEFAULT_LINK_JITTER_MS = 50;
+
+/** Chance that a lossy link drops a WebSocket data message, drawn per fault between these bounds. */
+export const DEFAULT_LINK_LOSS_PROBABILITY: readonly [number, number] = [0.1, 0.5];
+
+/** Chance that each ordered link is in a fault whose shape picks links at random (delay-random, loss-random). */
+export const DEFAULT_RANDOM_LINK_PROBABILITY = 0.5;
+
+/**
+ * Bytes a delayed direction of one connection may hold back; above it the door stops reading the sender until it
+ * has released some, so that a delay slows a fast sender (as a slow link would) instead of growing without bound.
+ */
+export const DEFAULT_MAX_DELAYED_BYTES_PER_DIRECTION = 8 * 1024 * 1024;

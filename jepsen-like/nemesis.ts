@@ -2,36 +2,155 @@
 // the history's clock. Between faults the cluster gets a quiet spell; the kinds take turns in a seeded order, so a
 // run of a few rounds sees every kind it was given.
 //
-// Kinds and their shapes:
-//   partition  isolate-one (a random member), isolate-leader, halves (a random minority against the majority);
-//              every link between the sides is cut both ways through the front doors (proxy.ts)
+// Kinds and their shapes (the table KINDS below; link-shapes.ts draws the network's):
+//   partition  isolate-one (a random member), isolate-leader, halves (a random minority against the majority),
+//              bridge (two halves sharing one member), ring (each member reaches only its two neighbours); every
+//              link between the sides is cut both ways through the front doors (proxy.ts)
+//   one-way    mute-leader (the leader's outgoing links cut, its incoming kept), deaf-leader (the reverse),
+//              mute-minority (a random minority hears everyone and is heard by no one)
+//   delay      delay-leader (the leader's outgoing links), delay-one (a random member's links both ways),
+//              delay-random (each ordered link at random): latency with jitter, in order (link-shaper.ts)
+//   loss       loss-leader, loss-one, loss-random (the same links): whole WebSocket messages dropped at random
 //   kill       kill -9 of a random member or of the leader, restarted on its data directory when the fault ends
 //   pause      SIGSTOP of a random member or of the leader, SIGCONT when the fault ends
+// Every network fault ends by healing every link.
 //
-// The seed fixes every choice the nemesis makes (kinds, shapes, members, durations); which member leads when a
-// fault aims at the leader is up to the cluster, so "the leader" is reproducible as a choice, not as a name.
+// The seed fixes every choice the nemesis makes (kinds, shapes, members, links, durations, a link's delay or loss
+// probability); which member leads when a fault aims at the leader is up to the cluster, so "the leader" is
+// reproducible as a choice, not as a name. Which frames a lossy link drops, and each piece's jitter, are the
+// doors' own draws.
 
 import { Rng } from '../test/sim/prng.js';
 import type { JepsenCluster } from './cluster.js';
+import { DEFAULT_LINK_DELAY_MS, DEFAULT_LINK_JITTER_MS, DEFAULT_LINK_LOSS_PROBABILITY } from './limits.js';
+import type { LinkFault } from './link-shaper.js';
+import { around, bridge, deafen, linksBetween, minorityOf, mute, outgoing, randomLinks, ring, type Link } from './link-shapes.js';
 
-export const NEMESIS_KINDS = ['partition', 'kill', 'pause'] as const;
-export type NemesisKind = (typeof NEMESIS_KINDS)[number];
+/** What a kind's shape did to the cluster, for the record, and how to undo it. */
+interface Begun {
+  readonly nodes: readonly string[];
+  readonly groups?: readonly (readonly string[])[];
+  readonly links?: readonly Link[];
+  readonly linkFault?: LinkFault;
+  readonly undo: () => void;
+}
 
-const SHAPES: Record<NemesisKind, readonly string[]> = {
-  partition: ['isolate-one', 'isolate-leader', 'halves'],
-  kill: ['kill-one', 'kill-leader'],
-  pause: ['pause-one', 'pause-leader'],
-};
+interface BeginContext {
+  readonly shape: string;
+  readonly cluster: JepsenCluster;
+  /** Every member, in a seeded random order. */
+  readonly names: readonly string[];
+  /** The leader for a shape ending in -leader (names[0] when none answers), else names[0]. */
+  readonly target: string;
+  readonly rng: Rng;
+}
+
+interface KindSpec {
+  readonly shapes: readonly string[];
+  readonly begin: (context: BeginContext) => Promise<Begun> | Begun;
+}
+
+const KINDS = {
+  partition: { shapes: ['isolate-one', 'isolate-leader', 'halves', 'bridge', 'ring'], begin: beginPartition },
+  'one-way': { shapes: ['mute-leader', 'deaf-leader', 'mute-minority'], begin: beginPartition },
+  delay: { shapes: ['delay-leader', 'delay-one', 'delay-random'], begin: beginLinkFault },
+  loss: { shapes: ['loss-leader', 'loss-one', 'loss-random'], begin: beginLinkFault },
+  kill: {
+    shapes: ['kill-one', 'kill-leader'],
+    begin: async ({ cluster, target }) => {
+      await cluster.kill(target);
+      return { nodes: [target], undo: () => cluster.restart(target) };
+    },
+  },
+  pause: {
+    shapes: ['pause-one', 'pause-leader'],
+    begin: ({ cluster, target }) => {
+      cluster.pause(target);
+      return { nodes: [target], undo: () => cluster.resume(target) };
+    },
+  },
+} satisfies Record<string, KindSpec>;
+
+export type NemesisKind = keyof typeof KINDS;
+export const NEMESIS_KINDS = Object.keys(KINDS) as NemesisKind[];
+
+/** Which kind each shape belongs to (shape names are unique across kinds). */
+const KIND_OF_SHAPE = new Map<string, NemesisKind>(NEMESIS_KINDS.flatMap((kind) => KINDS[kind].shapes.map((shape) => [shape, kind] as const)));
+export const NEMESIS_SHAPES = [...KIND_OF_SHAPE.keys()];
+
+function beginPartition({ shape, cluster, names, target, rng }: BeginContext): Begun {
+  const everyone = cluster.names;
+  const cut = (() => {
+    switch (shape) {
+      case 'bridge':
+        return bridge(names);
+      case 'ring':
+        return ring(names);
+      case 'mute-leader':
+        return mute(everyone, [target]);
+      case 'deaf-leader':
+        return deafen(everyone, [target]);
+      case 'mute-minority':
+        return mute(everyone, minorityOf(names, rng));
+      case 'isolate-one':
+      case 'isolate-leader':
+      case 'halves': {
+        const minority = shape === 'halves' ? minorityOf(names, rng) : [target];
+        const groups = [minority, everyone.filter((n) => !minority.includes(n))];
+        return { groups, nodes: minority, links: linksBetween(groups) };
+      }
+      default:
+        throw new Error(`no partition shape named ${shape}`);
+    }
+  })();
+  for (const [from, to] of cut.links) cluster.network.cut(from, to);
+  return { nodes: cut.nodes, groups: cut.groups, links: cut.links, undo: () => cluster.network.healAll() };
+}
+
+function beginLinkFault({ shape, cluster, names, target, rng }: BeginContext): Begun {
+  const everyone = cluster.names;
+  const lossy = shape.startsWith('loss-');
+  const [delayLow, delayHigh] = DEFAULT_LINK_DELAY_MS;
+  const [lossLow, lossHigh] = DEFAULT_LINK_LOSS_PROBABILITY;
+  const linkFault: LinkFault = lossy
+    ? { delayMs: 0, jitterMs: 0, lossProbability: Math.round((lossLow + rng.next() * (lossHigh - lossLow)) * 100) / 100 }
+    : { delayMs: rng.int(delayLow, delayHigh), jitterMs: DEFAULT_LINK_JITTER_MS, lossProbability: 0 };
+  const links = shape.endsWith('-random') ? randomLinks(everyone, rng) : shape.endsWith('-one') ? around(everyone, names[0]!) : outgoing(everyone, target);
+  for (const [from, to] of links) cluster.network.setFault(from, to, linkFault);
+  const nodes = shape.endsWith('-random') ? [] : shape.endsWith('-one') ? [names[0]!] : [target];
+  return { nodes, links, linkFault, undo: () => cluster.network.healAll() };
+}
+
+/** The kinds and, per kind, the shapes allowed, from a --nemesis list of kinds (every shape) and shapes. */
+export function nemesisSelection(names: readonly string[]): { kinds: NemesisKind[]; shapes: Partial<Record<NemesisKind, string[]>> } | { unknown: string[] } {
+  const unknown = names.filter((name) => !(NEMESIS_KINDS as readonly string[]).includes(name) && !KIND_OF_SHAPE.has(name));
+  if (unknown.length > 0) return { unknown };
+  const kinds = new Set<NemesisKind>();
+  const shapes: Partial<Record<NemesisKind, string[]>> = {};
+  for (const name of names) {
+    const kind = KIND_OF_SHAPE.get(name);
+    if (kind === undefined) kinds.add(name as NemesisKind);
+    else (shapes[kind] ??= []).push(name);
+  }
+  // A kind named whole takes all its shapes, whatever shapes of it are named too.
+  for (const kind of kinds) delete shapes[kind];
+  for (const kind of Object.keys(shapes) as NemesisKind[]) kinds.add(kind);
+  return { kinds: [...kinds], shapes };
+}
 
 /** One line of nemesis.jsonl. */
 export interface FaultRecord {
   readonly index: number;
   readonly kind: NemesisKind;
   readonly shape: string;
-  /** The members killed, paused or cut off (for a partition, the smaller side). */
+  /** The members killed, paused, cut off (for a partition, the smaller side), muted, deafened or slowed. */
   readonly nodes: readonly string[];
-  /** For a partition, the sides. */
+  /** For a partition, the sides (a bridge's member is in both; a ring is one group whose links are thinned). */
   readonly groups?: readonly (readonly string[])[];
+  /** For a network fault, the ordered links [from, to] it cut, delayed or made lossy. */
+  readonly links?: readonly Link[];
+  /** For delay and loss, what the links got. */
+  readonly linkFault?: LinkFault;
   /** Nanoseconds on the history's clock. */
   readonly start: number;
   readonly end: number;
@@ -39,6 +158,8 @@ export interface FaultRecord {
 
 export interface NemesisOptions {
   readonly kinds: readonly NemesisKind[];
+  /** Per kind, the only shapes to draw from (every shape of a kind not listed). */
+  readonly shapes?: Partial<Record<NemesisKind, readonly string[]>>;
   readonly seed: number;
   /** Bounds of a quiet spell between faults, and of a fault's length, in milliseconds. */
   readonly quietMs: readonly [number, number];
@@ -49,14 +170,7 @@ export interface NemesisOptions {
   readonly onFault?: (record: FaultRecord) => void;
 }
 
-interface Active {
-  readonly kind: NemesisKind;
-  readonly shape: string;
-  readonly nodes: readonly string[];
-  readonly groups?: readonly (readonly string[])[];
-  readonly start: number;
-  readonly undo: () => void;
-}
+type Active = Omit<FaultRecord, 'index' | 'end'> & { readonly undo: () => void };
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -87,7 +201,8 @@ export class Nemesis {
   /** The fault in effect now, as the progress line shows it ("-" for none). */
   describeActive(): string {
     const active = this.active;
-    return active === null ? '-' : `${active.shape} ${active.nodes.join(',')}`;
+    if (active === null) return '-';
+    return `${active.shape} ${active.nodes.length > 0 ? active.nodes.join(',') : `(${active.links?.length ?? 0} links)`}`;
   }
 
   /** Injects faults until `signal` aborts; the fault in effect then is ended. Call healAll() afterwards. */
@@ -127,30 +242,13 @@ export class Nemesis {
 
   private async begin(kind: NemesisKind): Promise<void> {
     // No draw depends on what the cluster answers, so the seed alone fixes the sequence of draws.
-    const shape = this.rng.pick(SHAPES[kind]);
+    const shape = this.rng.pick(this.options.shapes?.[kind] ?? KINDS[kind].shapes);
     const names = this.shuffled(this.cluster.names);
-    const onLeader = shape.endsWith('-leader');
-    const leader = onLeader ? await this.cluster.leader() : null;
-    const target = leader ?? names[0]!;
-    const others = (side: readonly string[]) => this.cluster.names.filter((n) => !side.includes(n));
+    const leader = shape.endsWith('-leader') ? await this.cluster.leader() : null;
     const start = this.options.nowNs();
-    switch (kind) {
-      case 'partition': {
-        const minority = shape === 'halves' ? names.slice(0, this.rng.int(1, Math.floor((names.length - 1) / 2))) : [target];
-        const groups = [minority, others(minority)];
-        this.cluster.network.partition(groups);
-        this.active = { kind, shape, nodes: minority, groups, start, undo: () => this.cluster.network.healAll() };
-        return;
-      }
-      case 'kill':
-        await this.cluster.kill(target);
-        this.active = { kind, shape, nodes: [target], start, undo: () => this.cluster.restart(target) };
-        return;
-      case 'pause':
-        this.cluster.pause(target);
-        this.active = { kind, shape, nodes: [target], start, undo: () => this.cluster.resume(target) };
-        return;
-    }
+    const spec: KindSpec = KINDS[kind];
+    const begun = await spec.begin({ shape, cluster: this.cluster, names, target: leader ?? names[0]!, rng: this.rng });
+    this.active = { kind, shape, ...begun, start };
   }
 
   private end(): void {

@@ -12,10 +12,17 @@
 // untouched; cutting A -> B ends A's connections through B's door and refuses new ones, and healing lets them in
 // again (A redials on its own, with backoff). Both directions, or one, are cut independently.
 //
+// Link faults short of a cut (link-shaper.ts): a link may be given added latency or loss of whole WebSocket frames.
+// The door reads every connection that names a dialer as WebSocket frames in both directions (ws-frames.ts), and
+// a fault on the link A -> B shapes both directions of A's connections through B's door: A's messages, and the
+// control frames B answers them with. B's messages to A ride B's own connections and are untouched.
+//
 // A connection that names no dialer (a member's plain HTTP question on the peer port, such as "am I still a
 // member?") is let through only while nothing into that member is cut, so that no answer crosses a partition.
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { DEFAULT_MAX_DELAYED_BYTES_PER_DIRECTION } from './limits.js';
+import { LinkShaper, type LinkFault, type ShapeCounts } from './link-shaper.js';
 
 /** The most a front door reads looking for the end of the upgrade request's headers. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -26,16 +33,21 @@ const MAX_HEADER_BYTES = 16 * 1024;
  */
 const FROM_HEADER = /^(?:conclave-from|x-server-from):[ \t]*([0-9a-f]{1,16})[ \t]*\r?$/im;
 
+const WEBSOCKET_UPGRADE = /^upgrade:[ \t]*websocket[ \t]*\r?$/im;
+
 /** A member ID as the network keys it: 16 lowercase hex digits. */
 export const normalizeMemberId = (hex: string): string => hex.toLowerCase().padStart(16, '0');
 
 interface Relay {
   /** The dialer's member ID, or null for a connection that named none. */
   fromId: string | null;
+  /** Its request is a WebSocket upgrade, so its bytes after the headers are frames. */
+  websocket: boolean;
   /** Its headers were read and it was let through. */
   admitted: boolean;
   readonly client: Socket;
   upstream: Socket | null;
+  readonly shapers: LinkShaper[];
 }
 
 export interface DoorStats {
@@ -45,35 +57,55 @@ export interface DoorStats {
   readonly refused: number;
   /** Open connections ended by a cut. */
   readonly severed: number;
+  /** WebSocket data frames dropped by a lossy link, and frames held back by a delayed one. */
+  readonly framesDropped: number;
+  readonly framesDelayed: number;
 }
 
 /** The proxy in front of one member's peer port. */
 export class FrontDoor {
   private readonly relays = new Set<Relay>();
   private readonly blocked = new Set<string>();
+  private readonly faults = new Map<string, LinkFault>();
   private counts = { relayed: 0, refused: 0, severed: 0 };
+  private readonly shapeCounts: ShapeCounts = { framesDropped: 0, framesDelayed: 0 };
 
   private constructor(
     private readonly server: Server,
     readonly url: string,
     private readonly target: { readonly host: string; readonly port: number },
+    private readonly random: () => number,
   ) {
     server.on('connection', (socket) => this.accept(socket));
   }
 
   /** Listens on a free port of `host` and relays to `target`. */
-  static async start(target: { readonly host: string; readonly port: number }, host = '127.0.0.1'): Promise<FrontDoor> {
+  static async start(target: { readonly host: string; readonly port: number }, host = '127.0.0.1', random: () => number = Math.random): Promise<FrontDoor> {
     const server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, host, () => resolve());
     });
     const { port } = server.address() as { port: number };
-    return new FrontDoor(server, `http://${host}:${port}`, target);
+    return new FrontDoor(server, `http://${host}:${port}`, target, random);
   }
 
   get stats(): DoorStats {
-    return { ...this.counts };
+    return { ...this.counts, ...this.shapeCounts };
+  }
+
+  /** The dialers whose links into this member are delayed or lossy, with their faults. */
+  get faultedIds(): readonly [string, LinkFault][] {
+    return [...this.faults].sort(([a], [b]) => a.localeCompare(b));
+  }
+
+  /** Delays or loses what `fromId`'s connections carry, from now on, open connections included. */
+  setFault(fromId: string, fault: LinkFault): void {
+    this.faults.set(fromId, fault);
+  }
+
+  clearFault(fromId: string): void {
+    this.faults.delete(fromId);
   }
 
   /** The dialers whose links into this member are cut. */
@@ -96,8 +128,10 @@ export class FrontDoor {
     this.blocked.delete(fromId);
   }
 
+  /** Heals every link into this member: cuts and faults. */
   unblockAll(): void {
     this.blocked.clear();
+    this.faults.clear();
   }
 
   /** Stops listening and ends every connection. */
@@ -111,7 +145,7 @@ export class FrontDoor {
   }
 
   private accept(client: Socket): void {
-    const relay: Relay = { fromId: null, admitted: false, client, upstream: null };
+    const relay: Relay = { fromId: null, websocket: false, admitted: false, client, upstream: null, shapers: [] };
     this.relays.add(relay);
     client.on('error', () => this.end(relay));
     client.on('close', () => this.end(relay));
@@ -125,6 +159,7 @@ export class FrontDoor {
       const headers = head.subarray(0, end < 0 ? head.length : end).toString('latin1');
       const named = FROM_HEADER.exec(headers)?.[1];
       relay.fromId = named === undefined ? null : normalizeMemberId(named);
+      relay.websocket = WEBSOCKET_UPGRADE.test(headers);
       if (!this.admits(relay.fromId)) {
         this.counts.refused++;
         this.end(relay);
@@ -132,24 +167,62 @@ export class FrontDoor {
       }
       this.counts.relayed++;
       relay.admitted = true;
-      this.relay(relay, head);
+      this.relay(relay, head, end < 0 ? head.length : end + 4);
     };
     client.on('data', onData);
   }
 
-  private relay(relay: Relay, head: Buffer): void {
+  private relay(relay: Relay, head: Buffer, headBytes: number): void {
     const upstream = connect({ host: this.target.host, port: this.target.port, noDelay: true });
     relay.upstream = upstream;
     upstream.on('error', () => this.end(relay));
     upstream.on('close', () => this.end(relay));
-    upstream.write(head);
-    relay.client.pipe(upstream);
-    upstream.pipe(relay.client);
+    const fromId = relay.fromId;
+    // Only a WebSocket connection (a Conclave member's peer link) is read as frames and shaped; a member's plain HTTP
+    // calls through a client door, and etcd's peer requests, are relayed untouched (a cut still ends them).
+    if (fromId === null || !relay.websocket) {
+      upstream.write(head);
+      relay.client.pipe(upstream);
+      upstream.pipe(relay.client);
+    } else {
+      upstream.write(head.subarray(0, headBytes));
+      const inward = this.shape(relay, fromId, relay.client, upstream, false);
+      this.shape(relay, fromId, upstream, relay.client, true);
+      inward.push(head.subarray(headBytes));
+    }
     relay.client.resume();
+  }
+
+  /** Relays `from` to `to` through a shaper of the link's fault, with backpressure from both `to` and the delay. */
+  private shape(relay: Relay, fromId: string, from: Socket, to: Socket, httpHead: boolean): LinkShaper {
+    let backlogged = false;
+    const resumeIfClear = () => {
+      if (!backlogged && !to.writableNeedDrain) from.resume();
+    };
+    const shaper = new LinkShaper({
+      write: (bytes) => {
+        if (!to.destroyed && !to.write(bytes)) from.pause();
+      },
+      fault: () => this.faults.get(fromId) ?? null,
+      random: this.random,
+      counts: this.shapeCounts,
+      httpHead,
+      maxDelayedBytes: DEFAULT_MAX_DELAYED_BYTES_PER_DIRECTION,
+      onBacklog: (over) => {
+        backlogged = over;
+        if (over) from.pause();
+        else resumeIfClear();
+      },
+    });
+    relay.shapers.push(shaper);
+    from.on('data', (chunk: Buffer) => shaper.push(chunk));
+    to.on('drain', resumeIfClear);
+    return shaper;
   }
 
   private end(relay: Relay): void {
     if (!this.relays.delete(relay)) return;
+    for (const shaper of relay.shapers) shaper.close();
     relay.client.destroy();
     relay.upstream?.destroy();
   }
@@ -167,10 +240,13 @@ export class PeerNetwork {
   /** member name -> member ID, for reading the dialer of a connection. */
   private readonly ids = new Map<string, string>();
 
+  /** `random` draws the doors' loss and jitter (seed it for a reproducible choice of which frames go missing). */
+  constructor(private readonly random: () => number = Math.random) {}
+
   /** Opens a front door for a member whose peer port is `peerPort` (on loopback); returns the URL it advertises. */
   async add(name: string, peerPort: number): Promise<string> {
     if (this.doors.has(name)) throw new Error(`member ${name} already has a front door`);
-    const door = await FrontDoor.start({ host: '127.0.0.1', port: peerPort });
+    const door = await FrontDoor.start({ host: '127.0.0.1', port: peerPort }, '127.0.0.1', this.random);
     this.doors.set(name, door);
     return door.url;
   }
@@ -205,6 +281,11 @@ export class PeerNetwork {
     for (const door of this.doorsOf(to)) door.unblock(id);
   }
 
+  /** Messages from `from` to `to` are delayed or lost (link-shaper.ts) until healed; the other direction is untouched. */
+  setFault(from: string, to: string, fault: LinkFault): void {
+    this.door(to).setFault(this.idOf(from), fault);
+  }
+
   /** Cuts every link between members of different groups, both ways; members in no group are left as they are. */
   partition(groups: readonly (readonly string[])[]): void {
     for (const [i, group] of groups.entries()) {
@@ -215,7 +296,7 @@ export class PeerNetwork {
     }
   }
 
-  /** Heals every link. */
+  /** Heals every link: cuts and faults. */
   healAll(): void {
     for (const door of [...this.doors.values(), ...this.clientDoors.values()]) door.unblockAll();
   }
@@ -226,6 +307,14 @@ export class PeerNetwork {
     const links: [string, string][] = [];
     for (const [to, door] of this.doors) for (const id of door.blockedIds) links.push([nameOf.get(id) ?? id, to]);
     return links.sort();
+  }
+
+  /** The ordered links delayed or lossy now, as [from, to] names with their faults. */
+  faultedLinks(): [string, string, LinkFault][] {
+    const nameOf = new Map([...this.ids].map(([name, id]) => [id, name]));
+    const links: [string, string, LinkFault][] = [];
+    for (const [to, door] of this.doors) for (const [id, fault] of door.faultedIds) links.push([nameOf.get(id) ?? id, to, fault]);
+    return links.sort(([a1, b1], [a2, b2]) => a1.localeCompare(a2) || b1.localeCompare(b2));
   }
 
   /** Per door: the peer door by the member's name, its client door as NAME/client. */

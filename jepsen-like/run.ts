@@ -52,6 +52,8 @@ export type RunCheck = { readonly kind: 'linearizable'; readonly result: CheckRe
 export interface RunOptions {
   readonly workload: RunWorkloadName;
   readonly nemesis: readonly NemesisKind[];
+  /** Per kind, the only shapes the nemesis draws from (all of a kind not listed). */
+  readonly nemesisShapes?: Partial<Record<NemesisKind, readonly string[]>>;
   readonly timeS: number;
   readonly nodes: number;
   readonly concurrency: number;
@@ -114,6 +116,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
   const problems: string[] = [];
   const nemesis = new Nemesis(cluster, {
     kinds: options.nemesis,
+    shapes: options.nemesisShapes,
     seed: options.seed,
     quietMs: options.quietMs,
     faultMs: options.faultMs,
@@ -189,15 +192,20 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
   const elapsedS = (Date.now() - runStart) / 1000;
   const { ok, fail, info } = workload.counts;
   const byKind: Record<string, number> = {};
-  for (const record of nemesis.records) byKind[record.kind] = (byKind[record.kind] ?? 0) + 1;
+  const byShape: Record<string, number> = {};
+  for (const record of nemesis.records) {
+    byKind[record.kind] = (byKind[record.kind] ?? 0) + 1;
+    byShape[record.shape] = (byShape[record.shape] ?? 0) + 1;
+  }
   const results = {
     ...parameters,
     verdict,
     elapsedS,
     wallS: (Date.now() - wallStart) / 1000,
     operations: { ok, fail, info, okPerSecond: ok / options.timeS },
-    faults: { total: nemesis.records.length, byKind, faultTimeS: nemesis.records.reduce((sum, record) => sum + (record.end - record.start) / 1e9, 0) },
-    // Per member's front door: connections relayed, refused by a cut, ended by one.
+    faults: { total: nemesis.records.length, byKind, byShape, faultTimeS: nemesis.records.reduce((sum, record) => sum + (record.end - record.start) / 1e9, 0) },
+    // Per member's front door: connections relayed, refused by a cut, ended by one; data frames a lossy link
+    // dropped and frames a delayed one held back.
     network,
     recovery: { notServing, keysRead, exited },
     problems,

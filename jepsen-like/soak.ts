@@ -9,10 +9,18 @@ import { join } from 'node:path';
 import type { NemesisKind } from './nemesis.js';
 import { runWorkload, type RunOptions, type RunWorkloadName } from './run.js';
 
-export interface SoakOptions extends Omit<RunOptions, 'workload' | 'nemesis' | 'out' | 'seed'> {
+/** A run's nemesis: the kinds it takes turns with, and for some of them the only shapes it draws. */
+export interface NemesisCell {
+  /** As the matrix names it: the kinds and shapes joined with +, or none. */
+  readonly label: string;
+  readonly kinds: readonly NemesisKind[];
+  readonly shapes: Partial<Record<NemesisKind, readonly string[]>>;
+}
+
+export interface SoakOptions extends Omit<RunOptions, 'workload' | 'nemesis' | 'nemesisShapes' | 'out' | 'seed'> {
   readonly workloads: readonly RunWorkloadName[];
-  /** One run per workload and cell; a cell is the kinds a run's nemesis takes turns with. */
-  readonly cells: readonly (readonly NemesisKind[])[];
+  /** One run per workload and cell. */
+  readonly cells: readonly NemesisCell[];
   readonly out: string;
   /** The first run's seed; each next run takes the next. */
   readonly seed: number;
@@ -71,11 +79,11 @@ export async function runSoak(options: SoakOptions, progress: (line: string) => 
   const total = workloads.length * cells.length;
   for (const workload of workloads) {
     for (const cell of cells) {
-      const nemesis = cell.length === 0 ? 'none' : cell.join('+');
+      const nemesis = cell.label;
       const dir = join(out, `${workload}-${nemesis}`);
       const runSeed = seed + rows.length;
       progress(`soak ${rows.length + 1}/${total}: ${workload} under ${nemesis}, seed ${runSeed}, into ${dir}`);
-      const report = await runWorkload({ ...common, workload, nemesis: cell, out: dir, seed: runSeed }, (line) => progress(`  ${line}`)).catch((error: unknown) => ({
+      const report = await runWorkload({ ...common, workload, nemesis: cell.kinds, nemesisShapes: cell.shapes, out: dir, seed: runSeed }, (line) => progress(`  ${line}`)).catch((error: unknown) => ({
         results: {} as Record<string, unknown>,
         check: null,
         problems: [`the run could not be carried out: ${error instanceof Error ? error.message : String(error)}`],

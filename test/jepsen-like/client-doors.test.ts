@@ -5,7 +5,7 @@
 
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeMemberId, PeerNetwork } from '../../jepsen-like/proxy.js';
+import { FrontDoor, normalizeMemberId, PeerNetwork } from '../../jepsen-like/proxy.js';
 
 let echo: Server;
 let echoPort = 0;
@@ -63,6 +63,19 @@ describe('client front doors', () => {
       expect(stats['n1/client']!.refused).toBe(2);
     } finally {
       await network.close();
+    }
+  });
+
+  it('relay a plain HTTP call untouched through a lossy, delayed link: only WebSocket peer links are read as frames', async () => {
+    const door = await FrontDoor.start({ host: '127.0.0.1', port: echoPort });
+    try {
+      door.setFault('2222222222222222', { delayMs: 50, jitterMs: 0, lossProbability: 1 });
+      // An HTTP body that would read as a WebSocket frame header declaring a huge length, were it parsed as one.
+      expect(await passes(door.url, 'conclave-from: 2222222222222222\r\ncontent-length: 4\r\n\r\n\x82\x7f\xff\xff')).toBe(true);
+      expect(await passes(door.url, 'x-server-from: 2222222222222222')).toBe(true);
+      expect(door.stats.framesDropped).toBe(0);
+    } finally {
+      await door.close();
     }
   });
 
