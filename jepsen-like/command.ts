@@ -10,7 +10,7 @@ import yargs, { type Argv } from 'yargs';
 import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, type Verdict } from './checkers/linearizable.js';
 import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safety.js';
 import { formatHistoryError, parseHistory } from './history.js';
-import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
+import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, MEMBERSHIP_MIN_NODES, PROGRESS_INTERVAL_MS } from './limits.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 import { RUN_WORKLOADS, runWorkload, type RunWorkloadName } from './run.js';
 
@@ -127,6 +127,9 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   const given = String(argv['nemesis']).split(',').map((kind) => kind.trim()).filter((kind) => kind !== '' && kind !== 'none');
   const unknown = given.filter((kind) => !(NEMESIS_KINDS as readonly string[]).includes(kind));
   if (unknown.length > 0) return fail(`--nemesis: unknown ${unknown.map((k) => `"${k}"`).join(', ')} (one of ${NEMESIS_KINDS.join(', ')}, or none)`);
+  if (given.includes('membership') && (argv['nodes'] as number) < MEMBERSHIP_MIN_NODES) {
+    return fail(`--nemesis membership needs --nodes of at least ${MEMBERSHIP_MIN_NODES} (MEMBERSHIP_MIN_NODES), so that a majority stays while one member is out; not ${String(argv['nodes'])}`);
+  }
   const faultMs = bounds(String(argv['fault-ms']));
   const quietMs = bounds(String(argv['quiet-ms']));
   if (faultMs === null || faultMs[0] === 0) return fail(`--fault-ms must be "MIN,MAX" in positive ms, not ${String(argv['fault-ms'])}`);

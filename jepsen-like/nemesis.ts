@@ -7,21 +7,29 @@
 //              every link between the sides is cut both ways through the front doors (proxy.ts)
 //   kill       kill -9 of a random member or of the leader, restarted on its data directory when the fault ends
 //   pause      SIGSTOP of a random member or of the leader, SIGCONT when the fault ends
+//   clock, membership, fsync-stall   the table of process faults in faults/process-kinds.ts (each kind's shapes,
+//              its begin and undo), one mechanism a file under faults/
 //
 // The seed fixes every choice the nemesis makes (kinds, shapes, members, durations); which member leads when a
 // fault aims at the leader is up to the cluster, so "the leader" is reproducible as a choice, not as a name.
 
 import { Rng } from '../test/sim/prng.js';
 import type { JepsenCluster } from './cluster.js';
+import { PROCESS_FAULT_KINDS, PROCESS_FAULTS, type FaultDetails, type ProcessFaultKind } from './faults/process-kinds.js';
 
-export const NEMESIS_KINDS = ['partition', 'kill', 'pause'] as const;
-export type NemesisKind = (typeof NEMESIS_KINDS)[number];
+const CORE_KINDS = ['partition', 'kill', 'pause'] as const;
+type CoreKind = (typeof CORE_KINDS)[number];
+export const NEMESIS_KINDS = [...CORE_KINDS, ...PROCESS_FAULT_KINDS] as const;
+export type NemesisKind = CoreKind | ProcessFaultKind;
 
-const SHAPES: Record<NemesisKind, readonly string[]> = {
+const SHAPES: Record<CoreKind, readonly string[]> = {
   partition: ['isolate-one', 'isolate-leader', 'halves'],
   kill: ['kill-one', 'kill-leader'],
   pause: ['pause-one', 'pause-leader'],
 };
+
+const isProcessFault = (kind: NemesisKind): kind is ProcessFaultKind => Object.hasOwn(PROCESS_FAULTS, kind);
+const shapesOf = (kind: NemesisKind): readonly string[] => (isProcessFault(kind) ? PROCESS_FAULTS[kind].shapes : SHAPES[kind]);
 
 /** One line of nemesis.jsonl. */
 export interface FaultRecord {
@@ -32,6 +40,8 @@ export interface FaultRecord {
   readonly nodes: readonly string[];
   /** For a partition, the sides. */
   readonly groups?: readonly (readonly string[])[];
+  /** What a process fault did and what its end found (faults/process-kinds.ts). */
+  readonly details?: FaultDetails;
   /** Nanoseconds on the history's clock. */
   readonly start: number;
   readonly end: number;
@@ -54,8 +64,9 @@ interface Active {
   readonly shape: string;
   readonly nodes: readonly string[];
   readonly groups?: readonly (readonly string[])[];
+  readonly details?: FaultDetails;
   readonly start: number;
-  readonly undo: () => void;
+  readonly undo: () => void | Promise<FaultDetails>;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -101,15 +112,20 @@ export class Nemesis {
         const faultMs = this.duration(this.options.faultMs);
         await this.begin(kind);
         await sleep(faultMs, signal);
-        this.end();
+        await this.end();
       }
     }
   }
 
-  /** Ends the fault in effect, if any, and heals everything else too: links, paused and killed members. */
-  healAll(): void {
-    this.end();
+  /**
+   * Ends the fault in effect, if any, and heals everything else too: links, paused and killed members. Returns
+   * what could not be healed (a member that could not be added back).
+   */
+  async healAll(): Promise<string[]> {
+    const problems: string[] = [];
+    await this.end().catch((error: unknown) => problems.push(`the fault in effect could not be ended: ${error instanceof Error ? error.message : String(error)}`));
     this.cluster.healAll();
+    return problems;
   }
 
   private shuffled<T>(items: readonly T[]): T[] {
@@ -127,13 +143,18 @@ export class Nemesis {
 
   private async begin(kind: NemesisKind): Promise<void> {
     // No draw depends on what the cluster answers, so the seed alone fixes the sequence of draws.
-    const shape = this.rng.pick(SHAPES[kind]);
+    const shape = this.rng.pick(shapesOf(kind));
     const names = this.shuffled(this.cluster.names);
     const onLeader = shape.endsWith('-leader');
     const leader = onLeader ? await this.cluster.leader() : null;
     const target = leader ?? names[0]!;
     const others = (side: readonly string[]) => this.cluster.names.filter((n) => !side.includes(n));
     const start = this.options.nowNs();
+    if (isProcessFault(kind)) {
+      const fault = await PROCESS_FAULTS[kind].begin(this.cluster, shape, target, this.rng);
+      this.active = { kind, shape, nodes: [target], details: fault.details, start, undo: fault.undo };
+      return;
+    }
     switch (kind) {
       case 'partition': {
         const minority = shape === 'halves' ? names.slice(0, this.rng.int(1, Math.floor((names.length - 1) / 2))) : [target];
@@ -153,13 +174,16 @@ export class Nemesis {
     }
   }
 
-  private end(): void {
+  private async end(): Promise<void> {
     const active = this.active;
     if (active === null) return;
+    // Cleared only once undone, so that the progress line shows a fault that takes time to end (a member added
+    // back), and healAll() tries again the end of one that failed.
+    const found = await active.undo();
     this.active = null;
-    active.undo();
     const { undo: _undo, ...fields } = active;
-    const record: FaultRecord = { index: this.records.length, ...fields, end: this.options.nowNs() };
+    const details = found === undefined ? fields.details : { ...fields.details, ...found };
+    const record: FaultRecord = { index: this.records.length, ...fields, ...(details === undefined ? {} : { details }), end: this.options.nowNs() };
     this.records.push(record);
     this.options.onFault?.(record);
   }

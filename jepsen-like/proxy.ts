@@ -151,6 +151,8 @@ export class PeerNetwork {
   private readonly doors = new Map<string, FrontDoor>();
   /** member name -> member ID, for reading the dialer of a connection. */
   private readonly ids = new Map<string, string>();
+  /** The counts of front doors renew() replaced, so that stats() still counts their connections. */
+  private readonly retired: [string, DoorStats][] = [];
 
   /** Opens a front door for a member whose peer port is `peerPort` (on loopback); returns the URL it advertises. */
   async add(name: string, peerPort: number): Promise<string> {
@@ -158,6 +160,20 @@ export class PeerNetwork {
     const door = await FrontDoor.start({ host: '127.0.0.1', port: peerPort });
     this.doors.set(name, door);
     return door.url;
+  }
+
+  /**
+   * Replaces a member's front door by a new one on a new URL (its open connections end), for a member added back
+   * to the cluster as a new member: its old URL stays the removed member's in the others' transports and logs.
+   * The new member's ID is set with setMemberId once the cluster has given it one.
+   */
+  async renew(name: string, peerPort: number): Promise<string> {
+    const old = this.door(name);
+    this.doors.delete(name);
+    this.ids.delete(name);
+    this.retired.push([name, old.stats]);
+    await old.close();
+    return this.add(name, peerPort);
   }
 
   /** The URL a member advertises to its peers: its front door. */
@@ -204,7 +220,12 @@ export class PeerNetwork {
   }
 
   stats(): Record<string, DoorStats> {
-    return Object.fromEntries([...this.doors].map(([name, door]) => [name, door.stats]));
+    const totals = new Map<string, DoorStats>([...this.doors].map(([name, door]) => [name, door.stats]));
+    for (const [name, old] of this.retired) {
+      const now = totals.get(name) ?? { relayed: 0, refused: 0, severed: 0 };
+      totals.set(name, { relayed: now.relayed + old.relayed, refused: now.refused + old.refused, severed: now.severed + old.severed });
+    }
+    return Object.fromEntries(totals);
   }
 
   async close(): Promise<void> {

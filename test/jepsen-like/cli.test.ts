@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, runJepsen } from '../../jepsen-like/command.js';
 import { formatHistory, HistoryRecorder } from '../../jepsen-like/history.js';
+import { NEMESIS_KINDS } from '../../jepsen-like/nemesis.js';
 import { generateRegisterHistory } from './register-histories.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-jepsen-cli-'));
@@ -126,7 +127,7 @@ describe('conclave-jepsen check', () => {
     expect(await run([...flags, '--nemesis', 'partition,flood'])).toEqual({
       code: EXIT_UNKNOWN,
       stdout: '',
-      stderr: 'conclave-jepsen: --nemesis: unknown "flood" (one of partition, kill, pause, or none)\n',
+      stderr: `conclave-jepsen: --nemesis: unknown "flood" (one of ${NEMESIS_KINDS.join(', ')}, or none)\n`,
     });
     expect((await run([...flags, '--nodes', '0'])).stderr).toBe('conclave-jepsen: --nodes must be a positive integer, not 0\n');
     expect((await run([...flags, '--fault-ms', '5,2'])).stderr).toContain('--fault-ms must be "MIN,MAX"');
