@@ -62,14 +62,18 @@ const clock: FaultKind = {
     const setting = clockSetting(shape, jumpMs, rate);
     const url = cluster.clientUrlOf(target);
     control.set(target, setting);
-    const observedMs = await control.observe(url, setting.wallOffsetMs, OBSERVE_TOLERANCE_MS);
+    // A step shows at once; a skew shows as the offset growing, measured from one reading to the fault's end.
+    const observedMs = setting.rate === 1 ? await control.observe(url, setting.wallOffsetMs, OBSERVE_TOLERANCE_MS) : await wallOffsetOf(url);
+    const observedAt = Date.now();
     return {
       details: { setting, wallOffsetObservedMs: observedMs },
       async undo() {
         const atEndMs = await wallOffsetOf(url);
+        const realMs = Date.now() - observedAt;
         control.reset(target);
         const afterMs = await control.observe(url, 0, OBSERVE_TOLERANCE_MS);
-        return { wallOffsetAtEndMs: atEndMs, wallOffsetAfterHealMs: afterMs };
+        const rateObserved = observedMs === null || atEndMs === null || realMs <= 0 ? null : 1 + (atEndMs - observedMs) / realMs;
+        return { wallOffsetAtEndMs: atEndMs, rateObserved, wallOffsetAfterHealMs: afterMs };
       },
     };
   },

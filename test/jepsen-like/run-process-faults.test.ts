@@ -20,7 +20,7 @@ describe('conclave-jepsen run --nemesis clock,membership,fsync-stall', () => {
     let stderr = '';
     const code = await runJepsen(
       ['run', '--workload', 'register', '--nemesis', 'clock,membership,fsync-stall', '--time', '15', '--nodes', '3', '--concurrency', '6', '--seed', '3',
-        '--fault-ms', '1000,1500', '--quiet-ms', '300,600', '--out', out],
+        '--fault-ms', '1500,2000', '--quiet-ms', '300,600', '--out', out],
       { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
     );
     const context = `${stdout}\n${stderr}`;
@@ -38,10 +38,12 @@ describe('conclave-jepsen run --nemesis clock,membership,fsync-stall', () => {
       expect(fault.end).toBeGreaterThan(fault.start);
       const details = fault.details as Record<string, unknown>;
       if (fault.kind === 'clock') {
-        const setting = details['setting'] as { wallOffsetMs: number };
-        // The member's wall clock showed the shift, and showed it gone once healed.
-        expect(Math.abs((details['wallOffsetObservedMs'] as number) - setting.wallOffsetMs), JSON.stringify(fault)).toBeLessThan(500);
-        expect(Math.abs(details['wallOffsetAfterHealMs'] as number), JSON.stringify(fault)).toBeLessThan(500);
+        // The member's wall clock showed the step (or ran at the skew's side of real time), and the shift was gone once
+        // healed; the margins are a status round trip on a loaded machine.
+        const setting = details['setting'] as { wallOffsetMs: number; rate: number };
+        if (setting.rate === 1) expect(Math.abs((details['wallOffsetObservedMs'] as number) - setting.wallOffsetMs), JSON.stringify(fault)).toBeLessThan(1000);
+        else expect(Math.sign((details['rateObserved'] as number) - 1), JSON.stringify(fault)).toBe(Math.sign(setting.rate - 1));
+        expect(Math.abs(details['wallOffsetAfterHealMs'] as number), JSON.stringify(fault)).toBeLessThan(1000);
       } else if (fault.kind === 'membership') {
         expect(details['serving'], JSON.stringify(fault)).toBe(true);
         expect(details['addedId']).not.toBe(details['removedId']);
