@@ -50,9 +50,6 @@ export const CLOCK_OBSERVE_TIMEOUT_MS = 3_000;
 /** How often the fsync shim, holding a call, looks whether its control file is gone. */
 export const FSYNC_STALL_POLL_MS = 10;
 
-/** How long the nemesis waits for a member's storage to finish the syncs held by a stall, once released. */
-export const FSYNC_RELEASE_TIMEOUT_MS = 5_000;
-
 /** A `membership` fault needs this many members, so that the cluster keeps a majority of voters while one is out. */
 export const MEMBERSHIP_MIN_NODES = 3;
 

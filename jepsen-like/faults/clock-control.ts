@@ -49,9 +49,9 @@ export class ClockControl {
     return ['--import', clockPreloadPath()];
   }
 
-  /** The environment of member `name`'s process. */
+  /** The environment of member `name`'s process (not CONCLAVE_*: the server warns of each such variable it does not know). */
   env(name: string): Record<string, string> {
-    return { CONCLAVE_CLOCK_FILE: this.fileOf(name) };
+    return { JEPSEN_CLOCK_FILE: this.fileOf(name) };
   }
 
   /** Shifts member `name`'s clocks (a new file, renamed over the old one, so the preload never reads half of it). */

@@ -1,5 +1,5 @@
 // The `clock` fault's mechanism, inside the member: a preload the harness gives a member process
-// (`node --import dist/jepsen-like/faults/clock-preload.js`, with CONCLAVE_CLOCK_FILE naming the member's control
+// (`node --import dist/jepsen-like/faults/clock-preload.js`, with JEPSEN_CLOCK_FILE naming the member's control
 // file), so that nothing in src/ knows about it. It wraps the clocks JavaScript reads:
 //
 //   wall       Date.now(), new Date()                               (snowflake IDs, revoke timestamps)
@@ -21,7 +21,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { CLOCK_CONTROL_POLL_MS } from '../limits.js';
 import { parseClockSetting, type ClockSetting } from './clock-setting.js';
 
-const file = process.env['CONCLAVE_CLOCK_FILE'];
+const file = process.env['JEPSEN_CLOCK_FILE'];
 if (file !== undefined && file !== '') install(file);
 
 function install(path: string): void {

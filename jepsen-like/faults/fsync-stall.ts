@@ -39,9 +39,9 @@ export class FsyncStall {
     return new FsyncStall(dir, compileStallShim(dir, compiler));
   }
 
-  /** The environment of member `name`'s process. */
+  /** The environment of member `name`'s process (not CONCLAVE_*: the server warns of each such variable it does not know). */
   env(name: string): Record<string, string> {
-    return { LD_PRELOAD: this.shim, CONCLAVE_FSYNC_STALL_FILE: this.fileOf(name), CONCLAVE_FSYNC_STALL_POLL_MS: String(FSYNC_STALL_POLL_MS) };
+    return { LD_PRELOAD: this.shim, JEPSEN_FSYNC_STALL_FILE: this.fileOf(name), JEPSEN_FSYNC_STALL_POLL_MS: String(FSYNC_STALL_POLL_MS) };
   }
 
   /** From now on member `name`'s syncs wait. */

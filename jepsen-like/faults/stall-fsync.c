@@ -1,14 +1,14 @@
 /*
  * The `fsync-stall` fault's mechanism, inside the member: an LD_PRELOAD shim the harness compiles into the run's
  * directory (fsync-stall.ts) and gives member processes. It interposes the calls that wait for the disk -- fsync,
- * fdatasync, syncfs, sync_file_range, msync -- and, while the file named by CONCLAVE_FSYNC_STALL_FILE exists, holds
- * each one (sleeping CONCLAVE_FSYNC_STALL_POLL_MS at a time) until the file is removed, then lets it through to
+ * fdatasync, syncfs, sync_file_range, msync -- and, while the file named by JEPSEN_FSYNC_STALL_FILE exists, holds
+ * each one (sleeping JEPSEN_FSYNC_STALL_POLL_MS at a time) until the file is removed, then lets it through to
  * libc. A disk that takes seconds to acknowledge a flush, as a saturated or failing one does.
  *
  * LevelDB (classic-level's native binding) and libuv (node's fs.fsync, fs.fdatasync) both call these through libc,
  * on libuv's thread pool, so a held call stalls the member's writes but not its event loop.
  *
- * The first call held during a stall creates CONCLAVE_FSYNC_STALL_FILE.held, so that the harness can tell the
+ * The first call held during a stall creates JEPSEN_FSYNC_STALL_FILE.held, so that the harness can tell the
  * stall really held a sync.
  */
 #define _GNU_SOURCE
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 static void hold_while_stalled(void) {
-  const char *control = getenv("CONCLAVE_FSYNC_STALL_FILE");
+  const char *control = getenv("JEPSEN_FSYNC_STALL_FILE");
   if (control == NULL || control[0] == '\0' || access(control, F_OK) != 0) return;
   char held[4096];
   size_t length = strlen(control);
@@ -31,7 +31,7 @@ static void hold_while_stalled(void) {
     int fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) close(fd);
   }
-  const char *poll = getenv("CONCLAVE_FSYNC_STALL_POLL_MS");
+  const char *poll = getenv("JEPSEN_FSYNC_STALL_POLL_MS");
   long poll_ms = poll == NULL ? 10 : atol(poll);
   if (poll_ms <= 0) poll_ms = 10;
   struct timespec pause = {poll_ms / 1000, (poll_ms % 1000) * 1000000L};
