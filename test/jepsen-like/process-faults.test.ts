@@ -1,7 +1,7 @@
 // The process faults' mechanisms on a real three-member cluster, as the jepsen-like harness starts it (with the
 // clock preload and the fsync shim): a member removed and added back as a new member while clients carry on; a
-// follower whose fsyncs stall falls behind while the others commit, and catches up once released; a leader
-// whose clock jumps past a lease's TTL expires it early.
+// follower whose fsyncs stall falls behind while the others commit, a write sent through it waits, and both go
+// through once it is released; a leader whose clock jumps past a lease's TTL expires it early.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,14 +84,20 @@ describe('process faults on a real cluster', () => {
     const follower = cluster.current.find((n) => n !== lead)!;
     const stall = cluster.fsyncStall!;
     stall.stall(follower);
+    let throughStalled: Promise<unknown> = Promise.resolve();
     try {
       await client.put(bytes('while-stalled'), bytes('committed'));
       expect(await localValue(lead, 'while-stalled')).toBe('committed');
-      await sleep(1000);
+      // A write sent to the stalled member answers only once that member has applied it.
+      throughStalled = client.call('put', { key: bytes('through-stalled'), value: bytes('late') }, { endpoint: cluster.clientUrlOf(follower), timeoutMs: 15_000 });
+      const early = await Promise.race([throughStalled.then(() => 'answered', () => 'failed'), sleep(1000).then(() => 'still waiting')]);
+      expect(early).toBe('still waiting');
       expect(await localValue(follower, 'while-stalled')).toBeUndefined();
     } finally {
       expect(stall.release(follower)).toBe(true);
     }
+    await throughStalled;
+    expect(await localValue(follower, 'through-stalled')).toBe('late');
     expect(await eventually('the stalled follower caught up', async () => ((await localValue(follower, 'while-stalled')) === 'committed' ? true : null))).toBe(true);
   }, 60_000);
 
