@@ -11,7 +11,7 @@ import yargs, { type Argv } from 'yargs';
 import { checkRegisterLinearizable, describeOp, type KeyResult, type OpSummary, type Verdict } from './checkers/linearizable.js';
 import { formatSafety, SAFETY_CHECKERS, SAFETY_WORKLOADS } from './checkers/safety.js';
 import { formatHistoryError, parseHistory } from './history.js';
-import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, PROGRESS_INTERVAL_MS } from './limits.js';
+import { DEFAULT_MAX_SEARCH_STEPS_PER_KEY, DEFAULT_OP_TIMEOUT_MS, DEFAULT_SEARCH_TIMEOUT_MS_PER_KEY, MEMBERSHIP_MIN_NODES, PROGRESS_INTERVAL_MS } from './limits.js';
 import { TARGETS, type Target } from './cluster.js';
 import { NEMESIS_KINDS, NEMESIS_SHAPES, nemesisSelection, type FaultRecord, type NemesisKind } from './nemesis.js';
 import { parseFaults } from './report/faults.js';
@@ -141,6 +141,14 @@ function nemesisOf(text: string, flag: string, separator: string): NemesisCell |
   return { label: given.length === 0 ? 'none' : given.join('+'), kinds: selection.kinds, shapes: selection.shapes };
 }
 
+/** Why a nemesis cannot be given to a cluster of `nodes` members, or null when it can. */
+function nemesisProblem(cell: NemesisCell, nodes: number): string | null {
+  if (cell.kinds.includes('membership') && nodes < MEMBERSHIP_MIN_NODES) {
+    return `the membership nemesis needs --nodes of at least ${MEMBERSHIP_MIN_NODES} (MEMBERSHIP_MIN_NODES), so that a majority stays while one member is out; not ${nodes}`;
+  }
+  return null;
+}
+
 /** The options `run` and `soak` share, read and checked from the flags; a string names what is wrong. */
 function clusterOptions(argv: Record<string, unknown>): Omit<RunOptions, 'workload' | 'nemesis' | 'nemesisShapes' | 'out' | 'seed'> | string {
   const positive: [string, string, number][] = [
@@ -193,6 +201,8 @@ async function run(argv: Record<string, unknown>, io: JepsenIo): Promise<number>
   if (typeof common === 'string') return fail(common);
   const nemesis = nemesisOf(String(argv['nemesis']), '--nemesis', ',');
   if (typeof nemesis === 'string') return fail(nemesis);
+  const problem = nemesisProblem(nemesis, common.nodes);
+  if (problem !== null) return fail(`--nemesis: ${problem}`);
   const seed = seedOf(argv);
   if (typeof seed === 'string') return fail(seed);
   const options: RunOptions = { ...common, workload: argv['workload'] as RunWorkloadName, nemesis: nemesis.kinds, nemesisShapes: nemesis.shapes, out: argv['out'] as string, seed };
@@ -238,6 +248,8 @@ async function soak(argv: Record<string, unknown>, io: JepsenIo): Promise<number
     for (const text of String(argv['nemeses']).split(',')) {
       const cell = nemesisOf(text, '--nemeses', '+');
       if (typeof cell === 'string') return fail(cell);
+      const problem = nemesisProblem(cell, common.nodes);
+      if (problem !== null) return fail(`--nemeses ${cell.label}: ${problem}`);
       cells.push(cell);
     }
   }

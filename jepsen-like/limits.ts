@@ -112,3 +112,29 @@ export const DEFAULT_RANDOM_LINK_PROBABILITY = 0.5;
  * has released some, so that a delay slows a fast sender (as a slow link would) instead of growing without bound.
  */
 export const DEFAULT_MAX_DELAYED_BYTES_PER_DIRECTION = 8 * 1024 * 1024;
+
+// The bounds of the process faults (faults/): clock, membership, fsync-stall.
+
+/** How far a `clock` jump moves a member's clocks forward (or, for wall-back, its wall clock back), in ms. */
+export const CLOCK_JUMP_MS: readonly [number, number] = [2_000, 8_000];
+
+/** The rates a `clock` skew may run a member's clocks at (real seconds to the member's): slow or fast. */
+export const CLOCK_SKEW_RATES: readonly number[] = [0.25, 4];
+
+/** How often a member's clock preload looks at its control file for a new setting. */
+export const CLOCK_CONTROL_POLL_MS = 50;
+
+/** How long the nemesis waits to see, through the member's /debug/vars, that a clock setting took effect. */
+export const CLOCK_OBSERVE_TIMEOUT_MS = 3_000;
+
+/** How often the fsync shim, holding a call, looks whether its control file is gone. */
+export const FSYNC_STALL_POLL_MS = 10;
+
+/** A `membership` fault needs this many members, so that the cluster keeps a majority of voters while one is out. */
+export const MEMBERSHIP_MIN_NODES = 3;
+
+/** Time a member removal or addition (retried across leader changes) may take before the fault gives up. */
+export const MEMBER_CHANGE_TIMEOUT_MS = 20_000;
+
+/** Time a member added back has to serve a linearizable read before its fault ends anyway (and says so). */
+export const MEMBER_REJOIN_TIMEOUT_MS = 20_000;

@@ -14,6 +14,8 @@
 //   kill       kill -9 of a random member or of the leader, restarted on its data directory when the fault ends
 //   pause      SIGSTOP of a random member or of the leader, SIGCONT when the fault ends
 // Every network fault ends by healing every link.
+//   clock, membership, fsync-stall   the table of process faults in faults/process-kinds.ts (each kind's shapes,
+//              its begin and undo), one mechanism a file under faults/
 //
 // The seed fixes every choice the nemesis makes (kinds, shapes, members, links, durations, a link's delay or loss
 // probability); which member leads when a fault aims at the leader is up to the cluster, so "the leader" is
@@ -22,6 +24,7 @@
 
 import { Rng } from '../test/sim/prng.js';
 import type { JepsenCluster } from './cluster.js';
+import { PROCESS_FAULTS, type FaultDetails, type ProcessFaultKind } from './faults/process-kinds.js';
 import { DEFAULT_LINK_DELAY_MS, DEFAULT_LINK_JITTER_MS, DEFAULT_LINK_LOSS_PROBABILITY } from './limits.js';
 import type { LinkFault } from './link-shaper.js';
 import { around, bridge, deafen, linksBetween, minorityOf, mute, outgoing, randomLinks, ring, type Link } from './link-shapes.js';
@@ -32,7 +35,10 @@ interface Begun {
   readonly groups?: readonly (readonly string[])[];
   readonly links?: readonly Link[];
   readonly linkFault?: LinkFault;
-  readonly undo: () => void;
+  /** What a process fault did (faults/process-kinds.ts). */
+  readonly details?: FaultDetails;
+  /** Ends the fault; a process fault's end resolves with what it found, added to its details. */
+  readonly undo: () => void | Promise<FaultDetails>;
 }
 
 interface BeginContext {
@@ -48,6 +54,17 @@ interface BeginContext {
 interface KindSpec {
   readonly shapes: readonly string[];
   readonly begin: (context: BeginContext) => Promise<Begun> | Begun;
+}
+
+/** A process fault of faults/process-kinds.ts as a kind of the table: it aims at the chosen member. */
+function processKind(kind: ProcessFaultKind): KindSpec {
+  return {
+    shapes: PROCESS_FAULTS[kind].shapes,
+    begin: async ({ cluster, shape, target, rng }) => {
+      const fault = await PROCESS_FAULTS[kind].begin(cluster, shape, target, rng);
+      return { nodes: [target], details: fault.details, undo: fault.undo };
+    },
+  };
 }
 
 const KINDS = {
@@ -69,6 +86,9 @@ const KINDS = {
       return { nodes: [target], undo: () => cluster.resume(target) };
     },
   },
+  clock: processKind('clock'),
+  membership: processKind('membership'),
+  'fsync-stall': processKind('fsync-stall'),
 } satisfies Record<string, KindSpec>;
 
 export type NemesisKind = keyof typeof KINDS;
@@ -151,6 +171,8 @@ export interface FaultRecord {
   readonly links?: readonly Link[];
   /** For delay and loss, what the links got. */
   readonly linkFault?: LinkFault;
+  /** What a process fault did and what its end found (faults/process-kinds.ts). */
+  readonly details?: FaultDetails;
   /** Nanoseconds on the history's clock. */
   readonly start: number;
   readonly end: number;
@@ -170,7 +192,7 @@ export interface NemesisOptions {
   readonly onFault?: (record: FaultRecord) => void;
 }
 
-type Active = Omit<FaultRecord, 'index' | 'end'> & { readonly undo: () => void };
+type Active = Omit<FaultRecord, 'index' | 'end'> & { readonly undo: () => void | Promise<FaultDetails> };
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -216,15 +238,20 @@ export class Nemesis {
         const faultMs = this.duration(this.options.faultMs);
         await this.begin(kind);
         await sleep(faultMs, signal);
-        this.end();
+        await this.end();
       }
     }
   }
 
-  /** Ends the fault in effect, if any, and heals everything else too: links, paused and killed members. */
-  healAll(): void {
-    this.end();
+  /**
+   * Ends the fault in effect, if any, and heals everything else too: links, paused and killed members. Returns
+   * what could not be healed (a member that could not be added back).
+   */
+  async healAll(): Promise<string[]> {
+    const problems: string[] = [];
+    await this.end().catch((error: unknown) => problems.push(`the fault in effect could not be ended: ${error instanceof Error ? error.message : String(error)}`));
     this.cluster.healAll();
+    return problems;
   }
 
   private shuffled<T>(items: readonly T[]): T[] {
@@ -251,13 +278,16 @@ export class Nemesis {
     this.active = { kind, shape, ...begun, start };
   }
 
-  private end(): void {
+  private async end(): Promise<void> {
     const active = this.active;
     if (active === null) return;
+    // Cleared only once undone, so that the progress line shows a fault that takes time to end (a member added
+    // back), and healAll() tries again the end of one that failed.
+    const found = await active.undo();
     this.active = null;
-    active.undo();
     const { undo: _undo, ...fields } = active;
-    const record: FaultRecord = { index: this.records.length, ...fields, end: this.options.nowNs() };
+    const details = found === undefined ? fields.details : { ...fields.details, ...found };
+    const record: FaultRecord = { index: this.records.length, ...fields, ...(details === undefined ? {} : { details }), end: this.options.nowNs() };
     this.records.push(record);
     this.options.onFault?.(record);
   }

@@ -239,6 +239,8 @@ export class PeerNetwork {
   private readonly clientDoors = new Map<string, FrontDoor>();
   /** member name -> member ID, for reading the dialer of a connection. */
   private readonly ids = new Map<string, string>();
+  /** The counts of front doors renew() replaced, so that stats() still counts their connections. */
+  private readonly retired: [string, DoorStats][] = [];
 
   /** `random` draws the doors' loss and jitter (seed it for a reproducible choice of which frames go missing). */
   constructor(private readonly random: () => number = Math.random) {}
@@ -257,6 +259,20 @@ export class PeerNetwork {
     const door = await FrontDoor.start({ host: '127.0.0.1', port: clientPort });
     this.clientDoors.set(name, door);
     return door.url;
+  }
+
+  /**
+   * Replaces a member's front door by a new one on a new URL (its open connections end), for a member added back
+   * to the cluster as a new member: its old URL stays the removed member's in the others' transports and logs.
+   * The new member's ID is set with setMemberId once the cluster has given it one.
+   */
+  async renew(name: string, peerPort: number): Promise<string> {
+    const old = this.door(name);
+    this.doors.delete(name);
+    this.ids.delete(name);
+    this.retired.push([name, old.stats]);
+    await old.close();
+    return this.add(name, peerPort);
   }
 
   /** The URL a member advertises to its peers: its front door. */
@@ -319,7 +335,19 @@ export class PeerNetwork {
 
   /** Per door: the peer door by the member's name, its client door as NAME/client. */
   stats(): Record<string, DoorStats> {
-    return Object.fromEntries([...[...this.doors].map(([name, door]) => [name, door.stats]), ...[...this.clientDoors].map(([name, door]) => [`${name}/client`, door.stats])]);
+    const totals = new Map<string, DoorStats>([...this.doors].map(([name, door]) => [name, door.stats]));
+    for (const [name, old] of this.retired) {
+      const now = totals.get(name) ?? { relayed: 0, refused: 0, severed: 0, framesDropped: 0, framesDelayed: 0 };
+      totals.set(name, {
+        relayed: now.relayed + old.relayed,
+        refused: now.refused + old.refused,
+        severed: now.severed + old.severed,
+        framesDropped: now.framesDropped + old.framesDropped,
+        framesDelayed: now.framesDelayed + old.framesDelayed,
+      });
+    }
+    for (const [name, door] of this.clientDoors) totals.set(`${name}/client`, door.stats);
+    return Object.fromEntries(totals);
   }
 
   async close(): Promise<void> {

@@ -108,6 +108,8 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
       readyTimeoutMs: CLUSTER_READY_TIMEOUT_MS,
       target: options.target,
       etcdBinary: options.etcdBinary,
+      clock: options.nemesis.includes('clock'),
+      fsyncStall: options.nemesis.includes('fsync-stall'),
     });
   } catch (error) {
     return failed(out, parameters, `the cluster did not start: ${(error as Error).message}`);
@@ -163,7 +165,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     } finally {
       clearTimeout(timer);
       clearInterval(ticker);
-      nemesis.healAll();
+      problems.push(...(await nemesis.healAll()));
     }
     for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
     progress(`healed; waiting for every member to serve`);

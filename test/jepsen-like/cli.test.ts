@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, runJepsen } from '../../jepsen-like/command.js';
 import { formatHistory, HistoryRecorder } from '../../jepsen-like/history.js';
+import { NEMESIS_KINDS } from '../../jepsen-like/nemesis.js';
 import { generateRegisterHistory } from './register-histories.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-jepsen-cli-'));

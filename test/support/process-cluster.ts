@@ -9,11 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The repository's root, whether this runs from the sources (tests) or from dist/. */
+export function repoRoot(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : join(here, '..', '..', '..');
+}
+
 /** The built server: tests run from the sources but the processes run dist/. */
 export function serverBin(): string {
-  const here = fileURLToPath(import.meta.url);
-  const root = here.includes('/dist/') ? here.slice(0, here.indexOf('/dist/')) : join(here, '..', '..', '..');
-  return join(root, 'dist', 'cmd', 'conclave.js');
+  return join(repoRoot(), 'dist', 'cmd', 'conclave.js');
 }
 
 /** The --initial-cluster-token of every cluster started here (member IDs derive from it and the peer URLs). */
@@ -70,6 +74,8 @@ export interface ProcessClusterOptions {
   readonly nodeFlags?: readonly string[];
   /** Environment of the member processes, added to this one's. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Environment of one member's process, on top of `env` (a fault's control file that only it reads). */
+  readonly memberEnv?: (name: string) => Readonly<Record<string, string>>;
   /** The data root to use instead of a temporary one; stop() leaves it in place. */
   readonly root?: string;
   /** A directory to append each member's output to, as NAME.log, across restarts. */
@@ -136,7 +142,7 @@ export class ProcessCluster {
         `--initial-cluster-token=${CLUSTER_TOKEN}`,
         ...this.flags,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env, ...this.options.memberEnv?.(member.name) } },
     );
     member.process = child;
     const log = this.logFile(member.name);
@@ -150,6 +156,13 @@ export class ProcessCluster {
     child.on('exit', () => {
       if (member.process === child) member.process = null;
     });
+  }
+
+  /** Appends a line of the caller's to the member's output and log (what a harness did to it, and when). */
+  note(member: ProcessMember, line: string): void {
+    const text = `${new Date().toISOString()} ${line}\n`;
+    this.logFile(member.name)?.write(text);
+    member.output += text;
   }
 
   private logFile(name: string): WriteStream | undefined {
@@ -181,6 +194,22 @@ export class ProcessCluster {
       output: '',
     };
     this.members.push(member);
+    return member;
+  }
+
+  /**
+   * Starts a member that was removed from the cluster again as a new one: same name and ports, an empty data
+   * directory, `advertisedPeerUrl` (the URLs it was added back with), --initial-cluster-state existing.
+   */
+  rejoin(name: string, advertisedPeerUrl: string): ProcessMember {
+    const index = this.members.findIndex((m) => m.name === name);
+    const old = this.members[index];
+    if (old === undefined) throw new Error(`no member named ${name}`);
+    if (old.process !== null) throw new Error(`member ${name} is still running`);
+    rmSync(old.dataDir, { recursive: true, force: true });
+    const member: ProcessMember = { ...old, advertisedPeerUrl, process: null, output: old.output };
+    this.members[index] = member;
+    this.spawn(member, 'existing');
     return member;
   }
 
