@@ -37,8 +37,11 @@ export const RUN_WORKLOADS = {
 export type RunWorkloadName = keyof typeof RUN_WORKLOADS;
 
 /**
- * The nemeses a target can be given. etcd is a Go binary: what works by signals and by cutting connections works on
- * it as on Conclave; faults injected through a member's runtime or its libc calls do not.
+ * The nemeses a target can be given. etcd is a Go binary with its own peer protocol: signals and cutting whole
+ * connections work on it as on Conclave. The rest do not: delay and loss read Conclave's WebSocket peer frames, a
+ * one-way cut relies on a Conclave member writing messages only on the connections it dials (etcd's streams carry
+ * the listener's messages back), the clock preload is Node's and the fsync shim interposes libc, which Go bypasses,
+ * and the membership fault drives Conclave's own ways of adding a member back.
  */
 const ETCD_NEMESES: ReadonlySet<NemesisKind> = new Set<NemesisKind>(['partition', 'kill', 'pause']);
 

@@ -63,6 +63,6 @@ describe('conclave-jepsen run --nemesis clock,membership,fsync-stall', () => {
       stderr: (text) => (stderr += text),
     });
     expect(code).toBe(EXIT_UNKNOWN);
-    expect(stderr).toContain('--nemesis membership needs --nodes of at least 3 (MEMBERSHIP_MIN_NODES)');
+    expect(stderr).toContain('--nemesis: the membership nemesis needs --nodes of at least 3 (MEMBERSHIP_MIN_NODES)');
   });
 });
