@@ -30,6 +30,8 @@ export const DISCOVERY_PATH = '/conclave/members';
 export interface DiscoveryAnswer {
   readonly clusterId: string;
   readonly members: readonly { readonly id: string; readonly peerUrls: readonly string[] }[];
+  /** The index of the answerer's applied state the membership is from (removal.ts: how far it can be trusted). */
+  readonly appliedIndex?: number;
 }
 
 export async function resolveIdentity(config: ServerConfig, hasDurableState: boolean, log: Logger): Promise<Identity> {

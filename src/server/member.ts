@@ -15,6 +15,7 @@ import { NodeStorage } from '../storage/index.js';
 import { PeerFaults, PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { DISCOVERY_PATH, resolveIdentity, type DiscoveryAnswer, type Identity } from './identity.js';
+import { removalVerdict } from './removal.js';
 import { silentLogger, type Logger } from './log.js';
 import { ProposalTracker } from './proposals.js';
 import { RaftLoop } from './raft-loop.js';
@@ -408,9 +409,10 @@ export class Member {
           const answer = await fetch(new URL(DISCOVERY_PATH, url), { signal: AbortSignal.timeout(1000) })
             .then((r) => (r.ok ? (r.json() as Promise<DiscoveryAnswer>) : null))
             .catch(() => null);
-          if (answer === null || answer.clusterId !== this.clusterId) continue;
-          if (answer.members.some((m) => m.id === this.id)) return;
-          this.log.warn('the cluster no longer counts this member in: it was removed; stopping', { askedPeer: id });
+          const verdict = removalVerdict(answer, { clusterId: this.clusterId, id: this.id, appliedIndex: this.appliedIndex });
+          if (verdict === 'unknown') continue;
+          if (verdict === 'member') return;
+          this.log.warn('the cluster no longer counts this member in: it was removed; stopping', { askedPeer: id, peerAppliedIndex: answer?.appliedIndex, appliedIndex: this.appliedIndex });
           void this.close({ transferLeadership: false }).then(() => this.options.onStopped?.({ error: null, removed: true }));
           return;
         }
@@ -490,7 +492,11 @@ export class Member {
   private servePeerHttp(request: IncomingMessage, response: ServerResponse): boolean {
     if (request.method !== 'GET' || request.url !== DISCOVERY_PATH) return false;
     const config = this.appliedConfig;
-    const answer: DiscoveryAnswer = { clusterId: this.clusterId, members: [...config.voters, ...config.learners].map((id) => ({ id, peerUrls: this.attributesOf(id).peerUrls })) };
+    const answer: DiscoveryAnswer = {
+      clusterId: this.clusterId,
+      members: [...config.voters, ...config.learners].map((id) => ({ id, peerUrls: this.attributesOf(id).peerUrls })),
+      appliedIndex: this.appliedIndex,
+    };
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify(answer));
     return true;
