@@ -56,7 +56,8 @@ function clusterFlags(inner: Argv): Argv {
     .option('election-timeout', { type: 'number', default: 500, describe: "The members' --election-timeout, in ms" })
     .option('target', { choices: TARGETS, default: 'conclave' as Target, describe: 'What the cluster runs: Conclave, or etcd 3.4 for a baseline' })
     .option('etcd-binary', { type: 'string', default: 'etcd', describe: 'The etcd binary, for --target etcd (Debian package etcd-server)' })
-    .option('serializable-reads', { type: 'boolean', default: false, describe: 'Register reads are serializable (any member answers from its own state; stale reads expected)' });
+    .option('serializable-reads', { type: 'boolean', default: false, describe: 'Register reads are serializable (any member answers from its own state; stale reads expected)' })
+    .option('unfenced-writes', { type: 'boolean', default: false, describe: 'Lock and election writes are plain puts, guarded by no fence (mutual-exclusion violations expected)' });
 }
 
 function parser(): Argv {
@@ -182,6 +183,7 @@ function clusterOptions(argv: Record<string, unknown>): Omit<RunOptions, 'worklo
     target: argv['target'] as Target,
     etcdBinary: argv['etcd-binary'] as string,
     serializableReads: argv['serializable-reads'] === true,
+    unfencedWrites: argv['unfenced-writes'] === true,
   };
 }
 

@@ -73,6 +73,7 @@ export interface RunOptions {
   /** The etcd binary, for target etcd. */
   readonly etcdBinary: string;
   readonly serializableReads: boolean;
+  readonly unfencedWrites: boolean;
 }
 
 export interface RunReport {
@@ -137,6 +138,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     recorder,
     target: options.target,
     serializableReads: options.serializableReads,
+    unfencedWrites: options.unfencedWrites,
   });
   let notServing: string[] = [];
   let keysRead = 0;

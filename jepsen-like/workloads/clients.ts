@@ -35,6 +35,8 @@ export interface ClientWorkloadOptions {
   readonly target: Target;
   /** Reads during the run are serializable (served by whichever member is asked, possibly stale). */
   readonly serializableReads: boolean;
+  /** The lock and election workloads' writes under a hold are plain puts, guarded by nothing (workloads/fenced.ts). */
+  readonly unfencedWrites: boolean;
 }
 
 export interface OutcomeCounts {

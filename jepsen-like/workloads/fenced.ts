@@ -6,7 +6,9 @@
 //                       proposed (NOT_APPLIED), else info: the hold may have been taken
 //   fenced-write        invoke the token; a txn guarded by `create_revision(key) = token` putting the name's data
 //                       key; ok the revision it was accepted at; fail when the guard refused it (or NOT_APPLIED);
-//                       otherwise info
+//                       otherwise info. With --unfenced-writes a plain put of the data key instead, which nothing
+//                       refuses: what a lock without fencing gives (etcd's lock API hands out no token), so that
+//                       the checker sees a holder writing after its lock moved on
 //   release | resign    invoke the token; ok null; unchecked
 //   grants              after healing: ok the create revisions of every key under the name, from revision 1
 // A holder whose lease is lost carries on writing: the fence, not the holder, must refuse its writes. Some holders
@@ -97,6 +99,11 @@ export abstract class FencedWorkload extends ClientWorkload {
     const { recorder, opTimeoutMs } = this.options;
     recorder.invoke(worker.process, 'fenced-write', name, hold.token);
     try {
+      if (this.options.unfencedWrites) {
+        const { header } = await worker.client.put(this.names.dataPrefix + name, String(this.nextValue++), { timeoutMs: opTimeoutMs });
+        this.complete(worker, 'ok', header.revision);
+        return;
+      }
       const outcome = await worker.client
         .txn()
         .if(compare.createRevision(hold.key, '=', hold.token))

@@ -82,7 +82,9 @@ function openStream(endpoint: string, body: string, dialTimeoutMs: number, signa
     });
     response.on('close', () => push({ broken: 'the watch stream closed' }));
   });
-  request.write(body);
+  // The body ends after the create request: etcd 3.4's gateway starts its stream only once the body is complete, and
+  // the watch lives on until the call is closed (as on Conclave). This client sends nothing more on the call.
+  request.end(body);
   const close = () => request.destroy();
   signal?.addEventListener('abort', close, { once: true });
   async function* lines(): AsyncGenerator<Line> {

@@ -91,3 +91,27 @@ describe('Client.watch', () => {
     client.close();
   });
 });
+
+describe('the watch against a member that streams only once the request body is complete (etcd 3.4 gateway)', () => {
+  it('ends its body after the create request, so the stream starts', async () => {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      // etcd's gateway answers a watch call only after reading the whole body.
+      req.on('end', () => {
+        expect(JSON.parse(body)).toMatchObject({ create_request: { key: b64('k') } });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(created(3));
+        res.write(event(4));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const client = new Client({ endpoints: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`] });
+    try {
+      expect(await collect(client, 4, { signal: AbortSignal.timeout(5000) })).toEqual([4]);
+    } finally {
+      client.close();
+    }
+  });
+});
