@@ -40,7 +40,7 @@ function onPath(names: readonly string[]): string | null {
 async function chromium(args: readonly string[]): Promise<string> {
   const binary = onPath(['chromium', 'chromium-browser']);
   if (binary === null) throw new Error('chromium is not on PATH: install chromium: apt-get install chromium');
-  const { stdout } = await run(binary, ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(dir, 'profile')}`, ...args], {
+  const { stdout } = await run(binary, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, ...args], {
     timeout: CHROMIUM_TIMEOUT_MS,
     maxBuffer: 64 * 1024 * 1024,
   });
