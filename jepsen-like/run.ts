@@ -10,19 +10,25 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SafetyResult } from './checkers/anomalies.js';
 import { checkRegisterLinearizable, type CheckResult } from './checkers/linearizable.js';
+import { checkRegistry } from './checkers/registry.js';
 import { checkSet } from './checkers/set.js';
+import { checkWatch } from './checkers/watch.js';
 import { JepsenCluster } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
 import { Nemesis, type FaultRecord, type NemesisKind } from './nemesis.js';
 import type { ClientWorkloadOptions, Workload } from './workloads/clients.js';
 import { RegisterWorkload } from './workloads/register.js';
+import { RegistryWorkload } from './workloads/registry.js';
 import { SetWorkload } from './workloads/set.js';
+import { WatchWorkload } from './workloads/watch.js';
 
 /** The workloads `run` drives, each with its clients and its checker. */
 export const RUN_WORKLOADS = {
   register: { start: (options: ClientWorkloadOptions): Workload => new RegisterWorkload(options), check: checkRegisterLinearizable },
   set: { start: (options: ClientWorkloadOptions): Workload => new SetWorkload(options), check: checkSet },
+  watch: { start: (options: ClientWorkloadOptions): Workload => new WatchWorkload(options), check: checkWatch },
+  registry: { start: (options: ClientWorkloadOptions): Workload => new RegistryWorkload(options), check: checkRegistry },
 } as const;
 export type RunWorkloadName = keyof typeof RUN_WORKLOADS;
 
@@ -97,6 +103,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     concurrency: options.concurrency,
     keys: options.keys,
     opTimeoutMs: options.opTimeoutMs,
+    electionTimeoutMs: options.electionTimeoutMs,
     seed: options.seed,
     recorder,
   });
@@ -137,7 +144,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     notServing = await cluster.waitServing(RECOVERY_TIMEOUT_MS);
     if (notServing.length > 0) problems.push(`not serving ${seconds(RECOVERY_TIMEOUT_MS)} after healing: ${notServing.join(', ')}`);
     keysRead = await workload.finalReads(FINAL_READS_TIMEOUT_MS);
-    if (keysRead < options.keys) problems.push(`final reads: only ${keysRead} of ${options.keys} keys could be read`);
+    if (keysRead < workload.keys.length) problems.push(`final reads: only ${keysRead} of ${workload.keys.length} keys could be read`);
     exited = cluster.exited;
     if (exited.length > 0) problems.push(`exited on their own: ${exited.join(', ')} (see logs/)`);
   } catch (error) {

@@ -22,6 +22,8 @@ export interface ClientWorkloadOptions {
   readonly keys: number;
   /** Deadline of one operation, retries and failover included. */
   readonly opTimeoutMs: number;
+  /** The members' election timeout: the registry's discoveries record it for their checker. */
+  readonly electionTimeoutMs: number;
   readonly seed: number;
   readonly recorder: HistoryRecorder;
 }
@@ -41,7 +43,7 @@ export interface Worker {
 /** A workload as `run` drives it. */
 export interface Workload {
   readonly counts: OutcomeCounts;
-  /** The history's keys. */
+  /** What the final reads read, one each (the history's keys, for the register and set workloads). */
   readonly keys: string[];
   /** Operations until `signal` aborts (each client finishes the one it is in). */
   run(signal: AbortSignal): Promise<void>;

@@ -21,8 +21,8 @@ export class HistoryBuilder {
     return this;
   }
 
-  info(process: number): this {
-    this.recorder.complete(process, 'info', null);
+  info(process: number, output: JsonValue = null): this {
+    this.recorder.complete(process, 'info', output);
     return this;
   }
 

@@ -1,0 +1,124 @@
+// The registry workload: instance clients each register a service instance under a lease of their own and renew
+// it, until it crashes (stops renewing: its lease expires), is deregistered, or its lease is found gone, and then
+// register a fresh one; discoverer clients list the services' instances. checkers/registry.ts checks that no
+// discovery lists an instance long expired and none misses a live one (docs/jepsen-like.md for the operations).
+//   register    a lease grant and the registration under it: ok with {lease, ttl}; fail when certainly not
+//               applied (clients.ts); otherwise info (with {lease, ttl} once the grant went through)
+//   renew       ok with the TTL answered (0: the lease is gone); the same fail/info rule
+//   deregister  ok with the count deleted; the same rule
+//   crash       the instance stops renewing (ok at once)
+//   discover    ok with the instances listed, by name; any error is fail, since a listing changes nothing
+
+import type { JsonValue } from '../history.js';
+import { REGISTRY_CRASH_CHANCE, REGISTRY_DEREGISTER_CHANCE, REGISTRY_TTL_SECONDS } from '../limits.js';
+import { ClientWorkload, type Worker } from './clients.js';
+
+/** An instance renews this many times per TTL (etcd's clientv3 renews every TTL/3; more often tests more). */
+const RENEWALS_PER_TTL = 4;
+
+interface Held {
+  readonly name: string;
+  readonly service: string;
+  readonly lease: number;
+  readonly ttlSeconds: number;
+}
+
+export class RegistryWorkload extends ClientWorkload {
+  private nextInstance = 1;
+  /** Instance clients are the first half (at least one); the rest discover. */
+  private readonly instanceClients = Math.max(1, Math.ceil(this.options.concurrency / 2));
+  private readonly held = new Map<Worker, Held>();
+  /** Asked for; the cluster raises it to its minimum (1.5 election timeouts), and the register op records the TTL granted. */
+  private readonly ttlSeconds = REGISTRY_TTL_SECONDS;
+
+  /** The services; there is no final read. */
+  get keys(): string[] {
+    return [];
+  }
+
+  private get services(): string[] {
+    return Array.from({ length: this.options.keys }, (_, i) => `s${i}`);
+  }
+
+  protected async step(worker: Worker): Promise<void> {
+    if (this.workers.indexOf(worker) >= this.instanceClients) {
+      await this.discover(worker);
+      return;
+    }
+    const held = this.held.get(worker);
+    if (held === undefined) {
+      await this.register(worker);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, (held.ttlSeconds * 1000) / RENEWALS_PER_TTL));
+    if (worker.rng.chance(REGISTRY_CRASH_CHANCE)) {
+      this.options.recorder.invoke(worker.process, 'crash', held.name, null);
+      this.complete(worker, 'ok', null);
+      this.held.delete(worker);
+    } else if (worker.rng.chance(REGISTRY_DEREGISTER_CHANCE)) {
+      await this.deregister(worker, held);
+    } else {
+      await this.renew(worker, held);
+    }
+  }
+
+  protected finalRead(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  private async register(worker: Worker): Promise<void> {
+    const { recorder, opTimeoutMs } = this.options;
+    const name = `i${this.nextInstance++}`;
+    const service = worker.rng.pick(this.services);
+    recorder.invoke(worker.process, 'register', name, { service, ttlSeconds: this.ttlSeconds });
+    let granted: { lease: number; ttl: number } | null = null;
+    try {
+      const { response } = await worker.client.call('leaseGrant', { ttl: this.ttlSeconds }, { timeoutMs: opTimeoutMs });
+      granted = { lease: response.id, ttl: response.ttl };
+      await worker.client.registryRegister({ service, instance: name, address: '127.0.0.1', port: 1, lease: response.id }, { timeoutMs: opTimeoutMs });
+      this.complete(worker, 'ok', granted);
+      this.held.set(worker, { name, service, lease: granted.lease, ttlSeconds: granted.ttl });
+    } catch (error) {
+      // The instance is given up: an unknown registration is never renewed, so its lease expires.
+      this.failed(worker, error, granted);
+    }
+  }
+
+  private async renew(worker: Worker, held: Held): Promise<void> {
+    const { recorder, opTimeoutMs } = this.options;
+    recorder.invoke(worker.process, 'renew', held.name, held.lease);
+    try {
+      const { response } = await worker.client.call('leaseKeepAlive', { id: held.lease }, { timeoutMs: opTimeoutMs });
+      this.complete(worker, 'ok', response.ttl);
+      if (response.ttl <= 0) this.held.delete(worker);
+    } catch (error) {
+      this.failed(worker, error, null);
+    }
+  }
+
+  private async deregister(worker: Worker, held: Held): Promise<void> {
+    const { recorder, opTimeoutMs } = this.options;
+    recorder.invoke(worker.process, 'deregister', held.name, { service: held.service });
+    this.held.delete(worker);
+    try {
+      const { response } = await worker.client.registryDeregister(held.service, held.name, { timeoutMs: opTimeoutMs });
+      this.complete(worker, 'ok', response.deleted);
+    } catch (error) {
+      this.failed(worker, error, null);
+    }
+    // The lease has nothing left on it; revoking it is tidiness, not part of the history.
+    worker.client.leaseRevoke(held.lease).catch(() => undefined);
+  }
+
+  private async discover(worker: Worker): Promise<void> {
+    const { recorder, opTimeoutMs, electionTimeoutMs } = this.options;
+    const service = worker.rng.pick(this.services);
+    recorder.invoke(worker.process, 'discover', service, { electionTimeoutMs });
+    try {
+      const { response } = await worker.client.registryList(service, {}, { timeoutMs: opTimeoutMs });
+      this.complete(worker, 'ok', response.instances.map((instance) => instance.instance).sort() as JsonValue);
+    } catch {
+      this.complete(worker, 'fail', null);
+    }
+  }
+}
