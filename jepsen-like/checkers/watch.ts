@@ -118,7 +118,8 @@ function checkWatcher(
   reference: Operation,
   anomalies: AnomalyList,
 ): void {
-  const label = `the watch of ${JSON.stringify(range.from)}..${JSON.stringify(range.to)} from revision ${range.startRevision}`;
+  const names = range.from === '' && range.to === null ? 'the whole prefix' : `${JSON.stringify(range.from)}..${range.to === null ? 'the end' : JSON.stringify(range.to)}`;
+  const label = `the watch of ${names} from ${range.startRevision === 0 ? 'now' : `revision ${range.startRevision}`}`;
   const phantom: RecordedEvent[] = [];
   const wrong: RecordedEvent[] = [];
   const duplicate: RecordedEvent[] = [];

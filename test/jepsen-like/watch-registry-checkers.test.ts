@@ -1,8 +1,12 @@
 // The watch and registry checkers on hand-built histories: each anomaly they name is found, and histories a
 // correct cluster produces (info and failed operations, watchers stopped early, crashed instances) pass.
 
-import { describe, expect, it } from 'vitest';
-import { HistoryRecorder, pairOperations, type JsonScalar, type JsonValue, type Operation } from '../../jepsen-like/history.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_INVALID, EXIT_VALID, runJepsen } from '../../jepsen-like/command.js';
+import { formatHistory, HistoryRecorder, pairOperations, type HistoryEvent, type JsonScalar, type JsonValue, type Operation } from '../../jepsen-like/history.js';
 import { checkRegistry } from '../../jepsen-like/checkers/registry.js';
 import { checkWatch, type RecordedEvent } from '../../jepsen-like/checkers/watch.js';
 import { HistoryBuilder } from './build-history.js';
@@ -19,7 +23,12 @@ const COMMITTED: RecordedEvent[] = [
 const WHOLE = { from: '', to: null };
 
 /** The writes that made COMMITTED (with a failed and an unknown one that did not), then `watchers`, then the reference. */
-function watchHistory(watchers: { range?: { from: string; to: string | null }; startRevision: number; events: RecordedEvent[]; outcome?: 'ok' | 'info' }[], committed: RecordedEvent[] = COMMITTED): Operation[] {
+type Watcher = { range?: { from: string; to: string | null }; startRevision: number; events: RecordedEvent[]; outcome?: 'ok' | 'info' };
+function watchHistory(watchers: Watcher[], committed: RecordedEvent[] = COMMITTED): Operation[] {
+  return watchBuilder(watchers, committed).operations();
+}
+
+function watchBuilder(watchers: Watcher[], committed: RecordedEvent[]): HistoryBuilder {
   const h = new HistoryBuilder()
     .op(1, 'put', 'k0', 1, 2)
     .op(1, 'put', 'k1', 2, 3)
@@ -35,8 +44,7 @@ function watchHistory(watchers: { range?: { from: string; to: string | null }; s
     if (watcher.outcome === 'info') h.info(20 + i, watcher.events as unknown as JsonValue);
     else h.ok(20 + i, watcher.events as unknown as JsonValue);
   });
-  h.op(99, 'history', null, { startRevision: 1 }, committed as unknown as JsonValue);
-  return h.operations();
+  return h.op(99, 'history', null, { startRevision: 1 }, committed as unknown as JsonValue);
 }
 
 describe('the watch checker', () => {
@@ -126,6 +134,10 @@ class TimedHistory {
   /** An operation from `start` to `end` seconds. */
   op(process: number, f: string, key: JsonScalar, value: JsonValue, start: number, end: number, output: JsonValue = null, type: 'ok' | 'fail' | 'info' = 'ok'): this {
     return this.at(start).invoke(process, f, key, value).at(end).complete(process, type, output);
+  }
+
+  events(): readonly HistoryEvent[] {
+    return this.recorder.events;
   }
 
   operations(): Operation[] {
@@ -233,5 +245,37 @@ describe('the registry checker', () => {
     expect(checkRegistry(noTimeout.operations()).reason).toMatch(/electionTimeoutMs/);
     const badRenew = registered().op(1, 'renew', 'a', 7, 1, 1.1, 'two');
     expect(checkRegistry(badRenew.operations()).verdict).toBe('unknown');
+  });
+});
+
+describe('conclave-jepsen check --workload watch|registry', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-jepsen-watchreg-check-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  async function check(workload: string, events: readonly HistoryEvent[]): Promise<{ code: number; stdout: string }> {
+    const path = join(dir, `${workload}-${events.length}.jsonl`);
+    writeFileSync(path, formatHistory(events));
+    let stdout = '';
+    const code = await runJepsen(['check', '--workload', workload, path], { stdout: (text) => (stdout += text), stderr: () => undefined });
+    return { code, stdout };
+  }
+
+  it('prints a watcher\'s gap with its operations and exits 1; a clean watch history exits 0', async () => {
+    const gap = await check('watch', watchBuilder([{ startRevision: 1, events: [COMMITTED[0]!, COMMITTED[3]!] }], COMMITTED).events());
+    expect(gap.code).toBe(EXIT_INVALID);
+    expect(gap.stdout).toMatch(/^gap: the watch of the whole prefix from revision 1 skipped committed events of its range it had passed: \[3,"put","k1",2\], \[4,"delete","k0",null\]\n    watch /m);
+    expect(gap.stdout.endsWith('overall: invalid\n')).toBe(true);
+    const clean = await check('watch', watchBuilder([{ startRevision: 1, events: COMMITTED }], COMMITTED).events());
+    expect(clean.code).toBe(EXIT_VALID);
+  });
+
+  it('prints a stale instance and exits 1; a clean registry history exits 0', async () => {
+    const stale = registered();
+    discover(stale, 3.1, ['a']);
+    const found = await check('registry', stale.events());
+    expect(found.code).toBe(EXIT_INVALID);
+    expect(found.stdout).toContain('stale-instance: discovery of "svc" listed "a" although the discovery began 90 ms after');
+    const clean = registered();
+    discover(clean, 1, ['a']);
+    expect((await check('registry', clean.events())).code).toBe(EXIT_VALID);
   });
 });
