@@ -12,10 +12,14 @@
 //
 // Anomalies:
 // - `stale-instance`: a discovery listed an instance although it began more than TTL + electionTimeoutMs after
-//   the end of the instance's last register or renewal that did not fail (an info one may have been applied as
-//   late as its completion; a renewal answered 0 renewed nothing), or after its deregistration completed ok. The
-//   lease lived at most TTL from that renewal's application, and the leader expires it within an election timeout
-//   of that (a new leader's grace); discovery hides leases past their deadline meanwhile.
+//   the end of the instance's last register or renewal that did not fail (a renewal answered 0 renewed nothing),
+//   or after its deregistration completed ok. The lease lived at most TTL from that renewal's application, and
+//   the leader expires it within an election timeout of that (a new leader's grace); discovery hides leases past
+//   their deadline meanwhile. An instance with an info renewal has no bound: an info operation may take effect at
+//   any time after its invocation, and renewals do: a keepalive held by a paused member is applied when it
+//   resumes, seconds after the client gave up on it (a 60 s run showed a lease renewed ~1 s after the client's
+//   renewal had completed, through an attempt its failover had abandoned; the workload now sends each renewal
+//   to one member only, so that an ok renewal had no other attempt).
 // - `missing-instance`: a discovery did not list an instance whose registration completed ok before it began,
 //   that no deregister had been invoked for before it completed, and whose lease certainly lived until it
 //   completed: a register or renewal answered ok (TTL > 0) before the discovery began, invoked less than the TTL
@@ -38,8 +42,10 @@ interface Instance {
   /** The TTL granted, in s (the smallest answer seen): the missing bound's. */
   minTtlS: number;
   registered: Operation | null;
-  /** Registers and renewals that did not fail (renewals answered 0 excluded). */
+  /** Registers that did not fail and renewals answered ok with a TTL. */
   readonly extending: Operation[];
+  /** A renewal of unknown outcome, which may take effect at any time: no stale bound. */
+  unbounded: boolean;
   /** Registers and renewals answered ok with a TTL. */
   readonly confirmed: Operation[];
   readonly deregisters: Operation[];
@@ -64,7 +70,7 @@ export function checkRegistry(operations: readonly Operation[]): SafetyResult {
       }
       if (!['register', 'renew', 'deregister', 'crash'].includes(op.f)) continue;
       if (typeof key !== 'string') return malformed(`${op.f} (index ${op.invoke.index}) has key ${JSON.stringify(key)}, not an instance name`);
-      const instance = instances.get(key) ?? { name: key, service: null, maxTtlS: 0, minTtlS: Infinity, registered: null, extending: [], confirmed: [], deregisters: [] };
+      const instance = instances.get(key) ?? { name: key, service: null, maxTtlS: 0, minTtlS: Infinity, registered: null, extending: [], confirmed: [], deregisters: [], unbounded: false };
       instances.set(key, instance);
       const problem = record(instance, op, counts);
       if (problem !== null) return malformed(problem);
@@ -136,7 +142,7 @@ function record(instance: Instance, op: Operation, counts: Record<string, number
   // renew
   if (op.outcome === 'fail') return null;
   if (op.outcome === 'info') {
-    instance.extending.push(op);
+    instance.unbounded = true;
     return null;
   }
   if (typeof op.output !== 'number' || op.output < 0) return `${where} answered ${JSON.stringify(op.output)}, not a TTL`;
@@ -159,8 +165,8 @@ function record(instance: Instance, op: Operation, counts: Record<string, number
 function goneBy(instance: Instance, began: number, electionTimeoutNs: number): { why: string; op: Operation } | null {
   const deregistered = instance.deregisters.find((op) => op.outcome === 'ok' && op.complete !== null && op.complete.time < began);
   if (deregistered !== undefined) return { why: 'it was deregistered before the discovery began', op: deregistered };
-  // An operation the history ends before completing may take effect at any time: no bound.
-  if (instance.extending.length === 0 || instance.extending.some((op) => op.complete === null)) return null;
+  // An operation the history ends before completing, or an info renewal, may take effect at any time: no bound.
+  if (instance.unbounded || instance.extending.length === 0 || instance.extending.some((op) => op.complete === null)) return null;
   const last = instance.extending.reduce((latest, op) => (op.complete!.time > latest.complete!.time ? op : latest));
   const deadline = last.complete!.time + instance.maxTtlS * NS_PER_S + electionTimeoutNs;
   if (began <= deadline) return null;

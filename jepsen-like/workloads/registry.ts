@@ -4,7 +4,8 @@
 // discovery lists an instance long expired and none misses a live one (docs/jepsen-like.md for the operations).
 //   register    a lease grant and the registration under it: ok with {lease, ttl}; fail when certainly not
 //               applied (clients.ts); otherwise info (with {lease, ttl} once the grant went through)
-//   renew       ok with the TTL answered (0: the lease is gone); the same fail/info rule
+//   renew       one request to one member (no failover): ok with the TTL answered (0: the lease is gone); the
+//               same fail/info rule
 //   deregister  ok with the count deleted; the same rule
 //   crash       the instance stops renewing (ok at once)
 //   discover    ok with the instances listed, by name; any error is fail, since a listing changes nothing
@@ -28,6 +29,8 @@ export class RegistryWorkload extends ClientWorkload {
   /** Instance clients are the first half (at least one); the rest discover. */
   private readonly instanceClients = Math.max(1, Math.ceil(this.options.concurrency / 2));
   private readonly held = new Map<Worker, Held>();
+  /** The member each instance client renews through, moved on after a renewal that did not answer. */
+  private readonly renewAt = new Map<Worker, number>();
   /** Asked for; the cluster raises it to its minimum (1.5 election timeouts), and the register op records the TTL granted. */
   private readonly ttlSeconds = REGISTRY_TTL_SECONDS;
 
@@ -87,11 +90,17 @@ export class RegistryWorkload extends ClientWorkload {
   private async renew(worker: Worker, held: Held): Promise<void> {
     const { recorder, opTimeoutMs } = this.options;
     recorder.invoke(worker.process, 'renew', held.name, held.lease);
+    // One request to one member, not the client's failover: an attempt it gave up on (sent to a paused member,
+    // say) may still be applied after a later attempt answered ok, which would renew the lease after the op's
+    // completion. With one attempt, ok means applied before the answer, and anything else is at worst info.
+    const endpoints = this.options.endpoints;
+    const at = this.renewAt.get(worker) ?? this.workers.indexOf(worker);
     try {
-      const { response } = await worker.client.call('leaseKeepAlive', { id: held.lease }, { timeoutMs: opTimeoutMs });
+      const { response } = await worker.client.call('leaseKeepAlive', { id: held.lease }, { timeoutMs: opTimeoutMs, endpoint: endpoints[at % endpoints.length] });
       this.complete(worker, 'ok', response.ttl);
       if (response.ttl <= 0) this.held.delete(worker);
     } catch (error) {
+      this.renewAt.set(worker, at + 1);
       this.failed(worker, error, null);
     }
   }

@@ -190,16 +190,17 @@ describe('the registry checker', () => {
     expect(result.anomalies[0]!.ops.map((op) => op.f)).toEqual(['renew', 'discover']);
   });
 
-  it('lets an info renewal extend the bound to its completion, but no further', () => {
+  it('gives no bound to an instance with a renewal of unknown outcome, which may take effect at any time', () => {
     const h = registered().op(1, 'renew', 'a', 7, 1, 2, null, 'info');
-    discover(h, 4.4, ['a']);
+    discover(h, 9, ['a']);
     expect(checkRegistry(h.operations()).verdict).toBe('valid');
-    discover(h, 4.6, ['a']);
-    expect(kinds(checkRegistry(h.operations()))).toEqual(['stale-instance']);
-    // A renewal the history ends before completing gives no bound at all.
+    // A renewal the history ends before completing neither; a failed one extends nothing.
     const open = registered().at(1).invoke(3, 'renew', 'a', 7);
     discover(open, 9, ['a']);
     expect(checkRegistry(open.operations()).verdict).toBe('valid');
+    const failed = registered().op(1, 'renew', 'a', 7, 1, 2, null, 'fail');
+    discover(failed, 3.1, ['a']);
+    expect(kinds(checkRegistry(failed.operations()))).toEqual(['stale-instance']);
   });
 
   it('finds an instance listed after its deregistration completed', () => {
