@@ -56,6 +56,11 @@ describe('conclave-jepsen run --workload watch', () => {
 });
 
 describe('conclave-jepsen run --workload registry', () => {
+  // This schedule (seed 4: isolate-one, then halves twice) cuts a follower off while renewals go on, lets it
+  // rejoin, then deposes the leader: as of 2026-12-02 it often finds `stale-instance` in Conclave, a member that
+  // applied the renewals' checkpoints late (src/server/lessor.ts estimates a deadline from its own time of
+  // apply) listing an instance more than an election timeout past its lease's expiry while the new leader's grace
+  // holds the revoke back. The assertion stands: it is the bug's test.
   it('lists no long-expired instance and misses no live one across partitions', async () => {
     const out = join(dir, 'registry');
     const { code, stdout, context } = await run('registry', 'partition', 4, out);
