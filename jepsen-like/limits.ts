@@ -138,3 +138,18 @@ export const MEMBER_CHANGE_TIMEOUT_MS = 20_000;
 
 /** Time a member added back has to serve a linearizable read before its fault ends anyway (and says so). */
 export const MEMBER_REJOIN_TIMEOUT_MS = 20_000;
+
+// The watch and registry workloads' bounds.
+
+/** How long one watch of the watch workload stays open, shortest and longest, in ms (drawn per watch). */
+export const WATCH_DURATION_MS: readonly [number, number] = [1000, 6000];
+
+/** Events one watch records before it stops on its own (a watch from revision 1 late in a run replays many). */
+export const MAX_WATCH_EVENTS_PER_OP = 5000;
+
+/** TTL the registry workload's instances ask for, in s (raised to the cluster's minimum, 1.5 election timeouts). */
+export const REGISTRY_TTL_SECONDS = 2;
+
+/** Chance, at each renewal, that a registry instance crashes (stops renewing) or deregisters instead. */
+export const REGISTRY_CRASH_CHANCE = 0.05;
+export const REGISTRY_DEREGISTER_CHANCE = 0.03;

@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import type { SafetyResult } from './checkers/anomalies.js';
 import { checkRegisterLinearizable, type CheckResult } from './checkers/linearizable.js';
 import { checkFencedWrites } from './checkers/fenced.js';
+import { checkRegistry } from './checkers/registry.js';
 import { checkSet } from './checkers/set.js';
 import { checkUniqueIds } from './checkers/unique-ids.js';
+import { checkWatch } from './checkers/watch.js';
 import { JepsenCluster, type Target } from './cluster.js';
 import { formatHistory, HistoryRecorder, monotonicNs, pairOperations } from './history.js';
 import { CLUSTER_READY_TIMEOUT_MS, FINAL_READS_TIMEOUT_MS, RECOVERY_TIMEOUT_MS } from './limits.js';
@@ -23,8 +25,10 @@ import type { ClientWorkloadOptions, Workload } from './workloads/clients.js';
 import { ElectionWorkload } from './workloads/election.js';
 import { LockWorkload } from './workloads/lock.js';
 import { RegisterWorkload } from './workloads/register.js';
+import { RegistryWorkload } from './workloads/registry.js';
 import { SetWorkload } from './workloads/set.js';
 import { SnowflakeWorkload } from './workloads/snowflake.js';
+import { WatchWorkload } from './workloads/watch.js';
 
 /** The workloads `run` drives, each with its clients and its checker. */
 export const RUN_WORKLOADS = {
@@ -33,6 +37,8 @@ export const RUN_WORKLOADS = {
   lock: { start: (options: ClientWorkloadOptions): Workload => new LockWorkload(options), check: checkFencedWrites },
   election: { start: (options: ClientWorkloadOptions): Workload => new ElectionWorkload(options), check: checkFencedWrites },
   snowflake: { start: (options: ClientWorkloadOptions): Workload => new SnowflakeWorkload(options), check: checkUniqueIds },
+  watch: { start: (options: ClientWorkloadOptions): Workload => new WatchWorkload(options), check: checkWatch },
+  registry: { start: (options: ClientWorkloadOptions): Workload => new RegistryWorkload(options), check: checkRegistry },
 } as const;
 export type RunWorkloadName = keyof typeof RUN_WORKLOADS;
 
@@ -134,6 +140,7 @@ export async function runWorkload(options: RunOptions, progress: (line: string) 
     concurrency: options.concurrency,
     keys: options.keys,
     opTimeoutMs: options.opTimeoutMs,
+    electionTimeoutMs: options.electionTimeoutMs,
     seed: options.seed,
     recorder,
     target: options.target,

@@ -5,10 +5,12 @@ import type { Operation } from '../history.js';
 import type { SafetyResult } from './anomalies.js';
 import { checkFencedWrites } from './fenced.js';
 import { describeOp } from './linearizable.js';
+import { checkRegistry } from './registry.js';
 import { checkSet } from './set.js';
 import { checkUniqueIds } from './unique-ids.js';
+import { checkWatch } from './watch.js';
 
-export const SAFETY_WORKLOADS = ['lock', 'election', 'snowflake', 'set'] as const;
+export const SAFETY_WORKLOADS = ['lock', 'election', 'snowflake', 'set', 'watch', 'registry'] as const;
 export type SafetyWorkload = (typeof SAFETY_WORKLOADS)[number];
 
 export const SAFETY_CHECKERS: Record<SafetyWorkload, (operations: readonly Operation[]) => SafetyResult> = {
@@ -16,6 +18,8 @@ export const SAFETY_CHECKERS: Record<SafetyWorkload, (operations: readonly Opera
   election: checkFencedWrites,
   snowflake: checkUniqueIds,
   set: checkSet,
+  watch: checkWatch,
+  registry: checkRegistry,
 };
 
 /** Counts, then each anomaly with its operations, then the verdict. */

@@ -29,6 +29,8 @@ export interface ClientWorkloadOptions {
   readonly keys: number;
   /** Deadline of one operation, retries and failover included. */
   readonly opTimeoutMs: number;
+  /** The members' election timeout: the registry's discoveries record it for their checker. */
+  readonly electionTimeoutMs: number;
   readonly seed: number;
   readonly recorder: HistoryRecorder;
   /** What the clients talk to (cluster.ts): etcd gets clients bound to one member each, sending nothing twice. */
@@ -54,7 +56,7 @@ export interface Worker {
 /** A workload as `run` drives it. */
 export interface Workload {
   readonly counts: OutcomeCounts;
-  /** The history's keys the final reads read (none for a workload that reads nothing after healing). */
+  /** What the final reads read, one each (the history's keys; none for a workload that reads nothing after healing). */
   readonly keys: string[];
   /** Operations until `signal` aborts (each client finishes the one it is in). */
   run(signal: AbortSignal): Promise<void>;

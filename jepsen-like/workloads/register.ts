@@ -30,7 +30,7 @@ export type RegisterOptions = ClientWorkloadOptions;
 const decoder = new TextDecoder();
 
 /** A register's value as read: the number written, or the text itself if it is not one of ours. */
-function valueOf(bytes: Uint8Array): JsonScalar {
+export function valueOf(bytes: Uint8Array): JsonScalar {
   const text = decoder.decode(bytes);
   const number = Number(text);
   return String(number) === text ? number : text;
