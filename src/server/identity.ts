@@ -37,12 +37,19 @@ export interface DiscoveryAnswer {
 export async function resolveIdentity(config: ServerConfig, hasDurableState: boolean, log: Logger): Promise<Identity> {
   const initialPeers = config.initialCluster.map((m) => [memberIdOf(m.peerUrls, config.initialClusterToken), m.peerUrls] as const);
   const stored = await readIdentity(config.dataDir);
-  if (stored !== null) return { ...stored, initialConfig: initialConfigOf(config, initialPeers), initialPeers };
+  if (stored !== null) {
+    // Joined, but stopped before it had anything of the log: it still knows its peers only as the cluster says.
+    if (config.initialClusterState === 'existing' && !hasDurableState) {
+      const joined = await joinIdentity(config, initialPeers, log);
+      if (joined.memberId !== stored.memberId || joined.clusterId !== stored.clusterId) {
+        throw new Error(`the cluster now gives this member's peer URLs the identity ${joined.memberId} in ${joined.clusterId}, not ${stored.memberId} in ${stored.clusterId} as recorded in ${join(config.dataDir, 'member', IDENTITY_FILE)}`);
+      }
+      return joined;
+    }
+    return { ...stored, initialConfig: initialConfigOf(config, initialPeers), initialPeers };
+  }
   if (hasDurableState) throw new Error(`${join(config.dataDir, 'member', IDENTITY_FILE)} is missing but the data directory holds a log: refusing to guess this member's identity`);
-  const identity =
-    config.initialClusterState === 'new'
-      ? newClusterIdentity(config, initialPeers)
-      : { ...(await discoverIdentity(config, initialPeers, log)), initialConfig: { voters: [], learners: [] }, initialPeers };
+  const identity = config.initialClusterState === 'new' ? newClusterIdentity(config, initialPeers) : await joinIdentity(config, initialPeers, log);
   await writeIdentity(config.dataDir, { memberId: identity.memberId, clusterId: identity.clusterId });
   return identity;
 }
@@ -61,8 +68,19 @@ function newClusterIdentity(config: ServerConfig, initialPeers: Identity['initia
   return { memberId, clusterId: clusterIdOf(ids, config.initialClusterToken), initialConfig: initialConfigOf(config, initialPeers), initialPeers };
 }
 
-/** Asks the other initial members for the cluster's ID and the ID given to our peer URLs. */
-async function discoverIdentity(config: ServerConfig, initialPeers: Identity['initialPeers'], log: Logger): Promise<StoredIdentity> {
+/**
+ * A member joining an existing cluster: its identity, and its first peers as the cluster answered them. Not the
+ * IDs derived from --initial-cluster's URLs: a member added at run time has an ID of its own (member add), so a
+ * joiner that took derived IDs refused the leader's connections as from no peer of its, and never got the log (a
+ * member removed and added back in a jepsen-like run, after others had been).
+ */
+async function joinIdentity(config: ServerConfig, initialPeers: Identity['initialPeers'], log: Logger): Promise<Identity> {
+  const { memberId, clusterId, members } = await discoverIdentity(config, initialPeers, log);
+  return { memberId, clusterId, initialConfig: { voters: [], learners: [] }, initialPeers: members.map((m) => [m.id, m.peerUrls] as const) };
+}
+
+/** Asks the other initial members for the cluster's ID, the ID given to our peer URLs, and the members. */
+async function discoverIdentity(config: ServerConfig, initialPeers: Identity['initialPeers'], log: Logger): Promise<StoredIdentity & Pick<DiscoveryAnswer, 'members'>> {
   const ours = new Set(config.initialAdvertisePeerUrls);
   const problems: string[] = [];
   for (const [, urls] of initialPeers) {
@@ -77,7 +95,7 @@ async function discoverIdentity(config: ServerConfig, initialPeers: Identity['in
           throw new Error(`the cluster has no member with peer URLs ${[...ours].join(',')}: add it first (conclavectl member add)`);
         }
         log.info('joined an existing cluster', { cluster: body.clusterId, member: self.id, via: url });
-        return { memberId: self.id, clusterId: body.clusterId };
+        return { memberId: self.id, clusterId: body.clusterId, members: body.members };
       } catch (error) {
         problems.push(`${url}: ${(error as Error).message}`);
       }
