@@ -450,8 +450,11 @@ export class Member {
       const urls = this.attributesOf(id).peerUrls;
       if (urls.length > 0) peers.set(id, urls);
     }
-    // Before the membership is applied (a joining member), the initial cluster's URLs are all there is.
-    if (config.voters.length === 0) for (const [id, urls] of this.initialPeerUrls) if (id !== this.id) peers.set(nodeId(id), urls);
+    // Until the entry that added this member is applied, the membership applied so far is an older one (a joining
+    // member replays the log from its start, whose memberships may name none of today's members): the peers the
+    // cluster named when this member joined stay, or it would refuse the leader and never get the rest of the log.
+    // A new cluster's members are in their initial membership, so this only ever holds for a joining member.
+    if (!this.isInConfig(config)) for (const [id, urls] of this.initialPeerUrls) if (id !== this.id && !peers.has(nodeId(id))) peers.set(nodeId(id), urls);
     this.transport.setPeers(peers);
     const waiters = this.configWaiters;
     this.configWaiters = waiters.filter((w) => !w.until(config));
