@@ -127,7 +127,7 @@ export class Member {
     this.lessor = new Lessor({
       leases: this.kv.leases,
       nowMs: now,
-      propose: (command) => this.proposeKv(command),
+      propose: (command) => this.proposeAsLeader(command),
       graceMs: config.electionTimeoutMs,
       maxCheckpointsPerCommand: kvLimits.maxCheckpointsPerCommand,
       log: this.log,
@@ -146,7 +146,7 @@ export class Member {
         });
         return events;
       },
-      propose: (command) => this.proposeKv(command),
+      propose: (command) => this.proposeAsLeader(command),
       log: this.log,
     });
     this.proposals = new ProposalTracker(nonce, serverLimits.maxPendingProposals, serverLimits.requestTimeoutMs, now);
@@ -247,6 +247,19 @@ export class Member {
   /** Proposes a KV command and resolves with its result once applied on this member. */
   async proposeKv(command: KvCommand, client?: ClientRequest): Promise<KvResult> {
     return (await this.propose({ kind: 'kv', command }, client)) as KvResult;
+  }
+
+  /**
+   * A proposal that only the leader may make, from its own view of time (the lessor's revokes and checkpoints, the
+   * health checker's results): refused when the Raft core is not leading now, never forwarded. The core steps down
+   * the moment a message from a newer term arrives; the lessor learns of it when the loop next hands it the change,
+   * which a stalled disk can hold back for seconds. Meanwhile such a deposed leader's lessor expired a lease from
+   * its stale expiries, and its revoke, forwarded to the new leader, revoked a lease the new leader had just renewed
+   * (the jepsen-like registry workload under fsync-stall: a live instance gone).
+   */
+  async proposeAsLeader(command: KvCommand): Promise<KvResult> {
+    if (!this.node.isLeader) throw new ConclaveError('ErrNotLeader', `${command.type} is proposed by the leader only, and this member no longer leads`);
+    return this.proposeKv(command);
   }
 
   /** `client`: the client's request ID, by which the state machine applies the command at most once. */
