@@ -120,8 +120,12 @@ export const transportLimits = {
   handshakeTimeoutMs: 2000,
   /** Bytes written to a peer's socket but not yet taken by the kernel beyond which writing pauses and the peer's queue absorbs new messages. */
   maxPeerSocketBufferedBytes: 4 * 1024 * 1024,
-  /** An open peer connection is pinged this often, so that a peer that vanished without closing (a partition, a dead host) is noticed. */
-  peerPingIntervalMs: 1000,
+  /**
+   * An open peer connection is pinged this often, so that a peer that vanished without closing (a partition, a
+   * dead host) is noticed; each ping carries a sample of the sender's clocks (src/server/lease-clock.ts), and the
+   * listener answers one with its own, so this is also how finely members see each other's clocks.
+   */
+  peerPingIntervalMs: 50,
   /** A peer connection with no pong for this long is closed and redialled. */
   peerPongTimeoutMs: 5000,
   /** TCP connections the peer listener holds at once (one per peer once established, plus handshakes in progress); beyond it new ones are closed at once. */
@@ -166,6 +170,23 @@ export const leaseLimits = {
   maxCheckpointsInFlight: 1,
   /** Keepalive requests one stream (HTTP or WebSocket) has waiting for an answer; beyond it the stream ends. */
   maxPendingKeepAlivesPerStream: 100_000,
+} as const;
+
+/** Bounds of the lease clock (src/server/lease-clock.ts): how far one member's clock is trusted. */
+export const leaseClockLimits = {
+  /**
+   * How far the lease clock may run from what a quorum of voters measured, either way; the leader also adds it
+   * to every expiry, so that a local clock running fast by up to this never expires a lease before its TTL.
+   */
+  toleranceMs: 100,
+  /** A peer not heard from for this long (twenty pings) does not count towards the quorum until it is heard again. */
+  staleAfterMs: 1000,
+  /** A peer silent longer than this is counted afresh once heard again; also the most one own reading adds. */
+  maxSampleGapMs: 15_000,
+  /** Recent samples per peer incarnation whose offsets are kept (the largest is the offset). */
+  offsetSamples: 8,
+  /** Peer incarnations whose offsets are kept (a dead leader's stamps are mapped through its last samples). */
+  maxIncarnations: 64,
 } as const;
 
 export type LeaseLimits = { readonly [Name in keyof typeof leaseLimits]: number };

@@ -127,8 +127,8 @@ export function debugVarsOf(member: Member): Record<string, unknown> {
     kv: { revision: member.kv.revision, compactRevision: member.kv.compactRevision },
     watches: member.watches.watcherCount,
     leases: { live: member.kv.leases.size, leading: member.lessor.isLeading },
-    // Both clocks, so that a test that moves this process's wall clock can see it moved (leases use the other).
-    clock: { wallMs: Date.now(), monotonicMs: performance.now() },
+    // The clocks, so that a test that moves this process's clocks can see them move, and the lease clock not.
+    clock: { wallMs: Date.now(), monotonicMs: performance.now(), lease: member.leaseClock.state },
     memory: process.memoryUsage(),
   };
 }

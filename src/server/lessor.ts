@@ -7,9 +7,14 @@
 //   command (at most leaseLimits.maxCheckpointsInFlight in flight; those arriving meanwhile wait for the next), so
 //   a keepalive costs a share of one Raft write, not a write of its own; and every member knows, within a commit
 //   latency, when each lease would expire, which is what lets a new leader go on exactly.
-// - Every member keeps an estimate of each lease's deadline: when it applied the lease's grant or latest
-//   checkpoint, plus the time left then. A follower applies a checkpoint after the leader measured it, so its
-//   estimate is never earlier than the leader's expiry. A restarted member starts its estimates from its start.
+// - Time is the lease clock's (lease-clock.ts): the member's monotonic clock held to what a quorum of voters
+//   measured, so that one member's clock jumping, stopping or skewing moves no lease by more than its tolerance.
+//   The leader adds that tolerance to every expiry it sets, so that a lease never expires before its TTL.
+// - Every member keeps an estimate of each lease's deadline: the earlier of (when it applied the lease's grant or
+//   latest checkpoint, plus the time left then) and (the command's stamp, when the proposer measured that time,
+//   mapped onto this member's clock, plus the time left). Both are never earlier than the leader's expiry; the
+//   stamp is what keeps a member that applied the command late (it lagged, or replayed its log after a restart)
+//   from estimating late by as much. Without a mapping (no samples of the proposer yet) the first alone counts.
 // - A new leader takes over the estimates, but expires nothing within an election timeout of its promotion
 //   (clients need that long to find it and renew): a leader change neither resets leases to their full TTL nor
 //   expires one early, and a lease outlives its TTL by at most that grace plus the time there was no leader.
@@ -18,15 +23,22 @@
 
 import { leaseLimits, type LeaseLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
-import type { KvCommand, KvResult, LeaseCheckpoint } from '../state/index.js';
+import type { KvCommand, KvResult, LeaseCheckpoint, LeaseStamp } from '../state/index.js';
 import type { LeaseTable } from '../state/lease-table.js';
 import type { Logger } from './log.js';
 
 export interface LessorOptions {
   /** The applied leases. */
   readonly leases: LeaseTable;
-  /** A monotonic clock, in ms. */
+  /** The lease clock (lease-clock.ts), in ms. */
   readonly nowMs: () => number;
+  /** Stamps for the checkpoints this member proposes, and the mapping of others' onto nowMs; none: no stamps. */
+  readonly stamps?: {
+    readonly stamp: () => LeaseStamp;
+    readonly mapDeadline: (stamp: LeaseStamp, remainingMs: number) => number | null;
+  };
+  /** Added to every expiry this member sets as leader (the lease clock's tolerance); default 0. */
+  readonly expiryMarginMs?: number;
   /** Proposes a command and resolves with its result once applied here. */
   readonly propose: (command: KvCommand) => Promise<KvResult>;
   /** A new leader's grace before it expires anything (an election timeout). */
@@ -92,7 +104,7 @@ class ExpiryHeap {
 export class Lessor {
   private readonly limits: LeaseLimits;
   /** Every member: the deadline of each lease as far as this member knows (see above). */
-  private readonly estimates = new Map<number, number>();
+  private readonly estimates = new Map<number, Estimate>();
   private leading = false;
   /** The leader: each lease's expiry. */
   private readonly expiries = new Map<number, number>();
@@ -115,7 +127,10 @@ export class Lessor {
   loaded(): void {
     const now = this.options.nowMs();
     this.estimates.clear();
-    for (const lease of this.options.leases.all()) this.estimates.set(lease.id, now + remainingOf(lease.ttlSeconds, lease.remainingMs));
+    for (const lease of this.options.leases.all()) {
+      const remainingMs = lease.remainingMs > 0 ? lease.remainingMs : lease.ttlSeconds * 1000 + this.marginMs;
+      this.estimates.set(lease.id, estimate(now, remainingMs, lease.stamp));
+    }
     if (this.leading) this.takeOver();
   }
 
@@ -125,9 +140,9 @@ export class Lessor {
     const now = this.options.nowMs();
     switch (command.type) {
       case 'leaseGrant': {
-        const deadline = now + command.request.ttl * 1000;
-        this.estimates.set(command.request.id, deadline);
-        if (this.leading) this.setExpiry(command.request.id, deadline);
+        const grant = estimate(now, command.request.ttl * 1000 + this.marginMs, command.request.stamp);
+        this.estimates.set(command.request.id, grant);
+        if (this.leading) this.setExpiry(command.request.id, this.deadlineOf(grant));
         return;
       }
       case 'leaseRevoke':
@@ -136,8 +151,9 @@ export class Lessor {
       case 'leaseCheckpoint':
         for (const { id, remainingMs } of command.request.checkpoints) {
           if (!this.options.leases.has(id)) continue;
-          const deadline = now + remainingMs;
-          this.estimates.set(id, deadline);
+          const checkpoint = estimate(now, remainingMs, command.request.stamp);
+          this.estimates.set(id, checkpoint);
+          const deadline = this.deadlineOf(checkpoint);
           // A checkpoint of the previous leader, applied after this one took over, carries renewals it answered.
           if (this.leading && deadline > (this.expiries.get(id) ?? 0)) this.setExpiry(id, deadline);
         }
@@ -159,7 +175,10 @@ export class Lessor {
     this.expiries.clear();
     this.heap.clear();
     const floor = this.options.nowMs() + this.options.graceMs;
-    for (const lease of this.options.leases.all()) this.setExpiry(lease.id, Math.max(this.estimates.get(lease.id) ?? floor, floor));
+    for (const lease of this.options.leases.all()) {
+      const known = this.estimates.get(lease.id);
+      this.setExpiry(lease.id, Math.max(known === undefined ? floor : this.deadlineOf(known), floor));
+    }
   }
 
   /** This member is no longer leader: renewals waiting here fail, and nothing is expired from here. */
@@ -189,7 +208,7 @@ export class Lessor {
     if (this.pendingRenewals >= this.limits.maxPendingRenewals) {
       return Promise.reject(new ConclaveError('ErrTooManyRequests', `${this.pendingRenewals} renewals wait for a checkpoint (leaseLimits.maxPendingRenewals)`));
     }
-    this.setExpiry(id, now + lease.ttlSeconds * 1000);
+    this.setExpiry(id, now + lease.ttlSeconds * 1000 + this.marginMs);
     return new Promise<number>((resolve, reject) => {
       const waiters = this.dirty.get(id) ?? [];
       waiters.push({ resolve: (found) => resolve(found ? lease.ttlSeconds : 0), reject });
@@ -205,8 +224,8 @@ export class Lessor {
    * such instances, so that no leaderless time (an election, a partition) makes it list one long after expiry.
    */
   pastDeadline(id: number): boolean {
-    const estimate = this.estimates.get(id);
-    return estimate !== undefined && estimate <= this.options.nowMs();
+    const known = this.estimates.get(id);
+    return known !== undefined && this.deadlineOf(known) <= this.options.nowMs();
   }
 
   /** Seconds a lease has left at the leader (it must be leading), -1 when it does not exist. */
@@ -248,6 +267,17 @@ export class Lessor {
         // Not applied (no leader, a timeout): try again at the next tick while this member leads.
         if (result === null && this.leading && this.options.leases.has(id)) this.heap.push(this.options.nowMs(), id);
       });
+  }
+
+  private get marginMs(): number {
+    return this.options.expiryMarginMs ?? 0;
+  }
+
+  /** An estimate's deadline on this member's clock: the earlier of its two readings (see above). */
+  private deadlineOf(known: Estimate): number {
+    if (known.stamp === undefined || this.options.stamps === undefined) return known.appliedDeadlineMs;
+    const mapped = this.options.stamps.mapDeadline(known.stamp, known.remainingMs);
+    return mapped === null ? known.appliedDeadlineMs : Math.min(known.appliedDeadlineMs, mapped);
   }
 
   private setExpiry(id: number, expiryMs: number): void {
@@ -292,7 +322,8 @@ export class Lessor {
         }
         if (this.leading) this.flushCheckpoints();
       };
-      this.options.propose({ type: 'leaseCheckpoint', request: { checkpoints } }).then(
+      const stamp = this.options.stamps?.stamp();
+      this.options.propose({ type: 'leaseCheckpoint', request: stamp === undefined ? { checkpoints } : { checkpoints, stamp } }).then(
         (result) => settle(result.ok ? null : result.error),
         (error: unknown) => settle(error instanceof ConclaveError ? error : new ConclaveError('ErrInternal', String(error))),
       );
@@ -309,7 +340,14 @@ export class Lessor {
   }
 }
 
-/** Time left of a lease by its record: the checkpointed remaining time, or the full TTL if none was taken. */
-function remainingOf(ttlSeconds: number, remainingMs: number): number {
-  return remainingMs > 0 ? remainingMs : ttlSeconds * 1000;
+/** What a member knows of a lease's deadline: from when it applied the time left, and from the command's stamp. */
+interface Estimate {
+  readonly appliedDeadlineMs: number;
+  readonly remainingMs: number;
+  readonly stamp?: LeaseStamp;
+}
+
+function estimate(nowMs: number, remainingMs: number, stamp: LeaseStamp | undefined): Estimate {
+  const appliedDeadlineMs = nowMs + remainingMs;
+  return stamp === undefined ? { appliedDeadlineMs, remainingMs } : { appliedDeadlineMs, remainingMs, stamp };
 }

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { kvLimits, leaseLimits, serverLimits } from '../limits.js';
+import { kvLimits, leaseClockLimits, leaseLimits, serverLimits } from '../limits.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { ClientRequest } from '../protocol/request-id.js';
 import type { RangeRequest, RangeResponse, ResponseHeader } from '../protocol/kv.js';
@@ -21,6 +21,7 @@ import { ProposalTracker } from './proposals.js';
 import { RaftLoop } from './raft-loop.js';
 import { ReadBatcher } from './reads.js';
 import { KeepAliveRelay } from './keepalive-relay.js';
+import { decodeClockSample, encodeClockSample, LeaseClock } from './lease-clock.js';
 import { Lessor } from './lessor.js';
 import { HealthChecker, isRegistryKey, REGISTRY_RANGE } from './registry-health.js';
 import type { WatchEvent } from '../protocol/watch.js';
@@ -59,6 +60,8 @@ export function clientErrorOf(error: RaftError): ConclaveError {
   }
 }
 
+const EMPTY_PING = Buffer.alloc(0);
+
 type ConfigWaiter = { readonly until: (config: ClusterConfig) => boolean; readonly resolve: () => void };
 
 export class Member {
@@ -69,6 +72,8 @@ export class Member {
   readonly watches: WatchHub;
   /** Lease time: expiries and renewals at the leader, deadline estimates everywhere. */
   readonly lessor: Lessor;
+  /** The clock leases are measured on, held to what a quorum of voters measured (lease-clock.ts). */
+  readonly leaseClock: LeaseClock;
   /** The registry's active health checks, run while this member leads. */
   readonly healthChecks: HealthChecker;
   /** Renewals taken here while another member leads, on their way to it. */
@@ -124,9 +129,18 @@ export class Member {
     this.watches = new WatchHub({ store: this.kv, reader: () => this.storage.backend });
     const nonce = randomBytes(6).toString('hex');
     const now = () => performance.now();
+    this.leaseClock = new LeaseClock({
+      member: this.id,
+      incarnation: randomBytes(4).readUInt32BE(0),
+      monotonicMs: now,
+      voters: () => this.appliedConfig.voters,
+      limits: leaseClockLimits,
+    });
     this.lessor = new Lessor({
       leases: this.kv.leases,
-      nowMs: now,
+      nowMs: () => this.leaseClock.nowMs(),
+      stamps: { stamp: () => this.leaseClock.stamp(), mapDeadline: (stamp, remainingMs) => this.leaseClock.mapDeadline(stamp, remainingMs) },
+      expiryMarginMs: leaseClockLimits.toleranceMs,
       propose: (command) => this.proposeAsLeader(command),
       graceMs: config.electionTimeoutMs,
       maxCheckpointsPerCommand: kvLimits.maxCheckpointsPerCommand,
@@ -220,6 +234,13 @@ export class Member {
         onPeerStatus: (peer, connected) => log.debug(connected ? 'peer connected' : 'peer disconnected', { peer }),
         log: (level, text, fields) => log[level](text, fields),
         serveHttp: (request, response) => member?.servePeerHttp(request, response) ?? false,
+        pings: {
+          payload: () => (member === null ? EMPTY_PING : encodeClockSample(member.leaseClock.sample())),
+          received: (peer, payload) => {
+            const sample = decodeClockSample(payload);
+            if (sample !== null) member?.leaseClock.observe(peer, sample);
+          },
+        },
         ...(peerFaults === null ? {} : { faults: peerFaults }),
       });
       if (peerFaults !== null) log.warn('peer fault injection is on (--unsafe-peer-fault-injection): /debug/peer-faults can partition this member');

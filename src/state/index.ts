@@ -1,7 +1,7 @@
 // The public surface of the replicated state machine.
 export type { StateEntry, StateRangeOptions, StateReader, StateWriter } from './backend.js';
 export { KvStore, type KvStoreOptions } from './kv-store.js';
-export { decodeKvCommand, encodeKvCommand, type KvCommand, type KvResult, type LeaseCheckpoint, type PlainWrite } from './kv-command.js';
+export { decodeKvCommand, encodeKvCommand, type KvCommand, type KvResult, type LeaseCheckpoint, type LeaseStamp, type PlainWrite } from './kv-command.js';
 export { LeaseTable, type LeaseRecord } from './lease-table.js';
 export { validateKvCommand, validateRangeRequest } from './kv-validate.js';
 export { eventKey, eventRevision, revisionStart } from './kv-layout.js';

@@ -35,11 +35,11 @@ export type KvCommand =
   | PlainWrite
   | { readonly type: 'compact'; readonly request: CompactionRequest }
   /** The ID is chosen by the member that took the request, the TTL raised to the cluster's minimum there. */
-  | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number } }
+  | { readonly type: 'leaseGrant'; readonly request: { readonly id: number; readonly ttl: number; readonly stamp?: LeaseStamp } }
   /** `atMs`: the proposer's wall time, from which the worker IDs the lease held become reusable (workers.ts); absent in old entries. */
   | { readonly type: 'leaseRevoke'; readonly request: LeaseRevokeRequest & { readonly atMs?: number } }
   /** The leader's record of leases' remaining time (see lease-table.ts). */
-  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[] } }
+  | { readonly type: 'leaseCheckpoint'; readonly request: { readonly checkpoints: readonly LeaseCheckpoint[]; readonly stamp?: LeaseStamp } }
   /** A key named by the cluster: the prefix and the command's revision (kv-sequential.ts). */
   | { readonly type: 'putSequential'; readonly request: PutSequentialRequest }
   /** Snowflake worker IDs and segments (workers.ts, segments.ts). */
@@ -56,6 +56,17 @@ export type KvCommand =
 export interface LeaseCheckpoint {
   readonly id: number;
   readonly remainingMs: number;
+}
+
+/**
+ * When the proposer of a lease's grant or checkpoint measured its time left: which member, which run of its
+ * process, and its lease clock then, in whole ms (src/server/lease-clock.ts). Opaque to the state machine, which
+ * only keeps it with the lease, so that any member can later tell when that time began. Absent in old entries.
+ */
+export interface LeaseStamp {
+  readonly member: string;
+  readonly incarnation: number;
+  readonly leaseMs: number;
 }
 
 /** The outcome of applying a command; `revision` is the store's revision after it (the response header's). */
@@ -89,12 +100,12 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     case 'compact':
       return encode([COMMAND.compact, command.request.revision, command.request.physical === true ? 1 : 0]);
     case 'leaseGrant':
-      return encode([COMMAND.leaseGrant, command.request.id, command.request.ttl]);
+      return encode([COMMAND.leaseGrant, command.request.id, command.request.ttl, ...stampFields(command.request.stamp)]);
     case 'leaseRevoke':
       return encode(command.request.atMs === undefined ? [COMMAND.leaseRevoke, command.request.id] : [COMMAND.leaseRevoke, command.request.id, command.request.atMs]);
     case 'leaseCheckpoint':
       // Flat pairs: a checkpoint of 1000 leases is one array, not 1000.
-      return encode([COMMAND.leaseCheckpoint, command.request.checkpoints.flatMap((c) => [c.id, c.remainingMs])]);
+      return encode([COMMAND.leaseCheckpoint, command.request.checkpoints.flatMap((c) => [c.id, c.remainingMs]), ...stampFields(command.request.stamp)]);
     case 'putSequential': {
       const r = command.request;
       return encode([COMMAND.putSequential, r.prefix, r.value, r.lease ?? 0, r.onePerLease === true ? SEQUENTIAL_ONE_PER_LEASE : 0]);
@@ -175,7 +186,7 @@ function txnFields(r: TxnRequest): unknown[] {
 const malformed = (what: string): ConclaveError => new ConclaveError('ErrInvalidField', `malformed key-value command: ${what}`);
 
 /** Reads positional fields of one array, checking each one's type. */
-class Fields {
+export class Fields {
   private at = 0;
   constructor(
     private readonly fields: readonly unknown[],
@@ -266,8 +277,9 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
     case COMMAND.leaseGrant: {
       const id = command.int();
       const ttl = command.int();
+      const stamp = readStamp(command);
       command.done();
-      return { type: 'leaseGrant', request: { id, ttl } };
+      return { type: 'leaseGrant', request: stamp === undefined ? { id, ttl } : { id, ttl, stamp } };
     }
     case COMMAND.leaseRevoke: {
       const id = command.int();
@@ -292,8 +304,10 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
     }
     case COMMAND.leaseCheckpoint: {
       const pairs = Fields.of(command.array(), 'lease checkpoint');
+      const stamp = readStamp(command);
       command.done();
-      return { type: 'leaseCheckpoint', request: { checkpoints: readCheckpoints(pairs) } };
+      const checkpoints = readCheckpoints(pairs);
+      return { type: 'leaseCheckpoint', request: stamp === undefined ? { checkpoints } : { checkpoints, stamp } };
     }
     case COMMAND.putSequential: {
       const prefix = command.bytes();
@@ -319,6 +333,17 @@ function readPlainWrite(type: number, f: Fields): PlainWrite {
     default:
       throw malformed(`a registry write carries command type ${type}, not a put, delete or txn`);
   }
+}
+
+/** A stamp as the last fields of its command: [member, incarnation, leaseMs], or nothing. */
+export function stampFields(stamp: LeaseStamp | undefined): unknown[] {
+  return stamp === undefined ? [] : [stamp.member, stamp.incarnation, stamp.leaseMs];
+}
+
+/** The stamp in a command's (or a lease record's) remaining fields, if any. */
+export function readStamp(fields: Fields): LeaseStamp | undefined {
+  if (fields.atEnd) return undefined;
+  return { member: fields.string(), incarnation: fields.int(), leaseMs: fields.int() };
 }
 
 function readCheckpoints(pairs: Fields): LeaseCheckpoint[] {

@@ -107,7 +107,7 @@ export class KvStore {
         case 'compact':
           return await this.compact(command.request, writer);
         case 'leaseGrant': {
-          const refused = this.leases.grant(writer, command.request.id, command.request.ttl, this.limits.maxLeases);
+          const refused = this.leases.grant(writer, command.request.id, command.request.ttl, this.limits.maxLeases, command.request.stamp);
           return refused === null ? { revision: this.current, ok: true, response: { id: command.request.id, ttl: command.request.ttl } } : this.refuse(refused);
         }
         case 'leaseRevoke':
@@ -115,7 +115,7 @@ export class KvStore {
         case 'putSequential':
           return this.putSequential(command.request, writer);
         case 'leaseCheckpoint':
-          for (const { id, remainingMs } of command.request.checkpoints) this.leases.checkpoint(writer, id, remainingMs);
+          for (const { id, remainingMs } of command.request.checkpoints) this.leases.checkpoint(writer, id, remainingMs, command.request.stamp);
           return { revision: this.current, ok: true, response: {} };
         case 'workerAllocate':
           return this.outcome(this.workers.allocate(writer, command.request, this.leases.get(command.request.lease)?.ttlSeconds));

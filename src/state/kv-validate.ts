@@ -6,7 +6,7 @@
 import { kvLimits, type KvLimits } from '../limits.js';
 import type { Compare, DeleteRangeRequest, KeyRange, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../protocol/kv.js';
 import { ConclaveError } from '../protocol/errors.js';
-import type { KvCommand, PlainWrite } from './kv-command.js';
+import type { KvCommand, LeaseStamp, PlainWrite } from './kv-command.js';
 import { compareBytes, keyName, spanOf } from './kv-layout.js';
 import { sequentialKey, sequentialRange } from './kv-sequential.js';
 import { refuseOutsideRegistry, refuseReserved } from './reserved-keys.js';
@@ -48,7 +48,7 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
     case 'compact':
       return count(command.request.revision, 'revision');
     case 'leaseGrant':
-      return checkLeaseId(command.request.id) ?? checkTtl(command.request.ttl, limits);
+      return checkLeaseId(command.request.id) ?? checkTtl(command.request.ttl, limits) ?? checkStamp(command.request.stamp);
     case 'leaseRevoke':
       return checkLeaseId(command.request.id) ?? count(command.request.atMs, 'atMs');
     case 'putSequential': {
@@ -73,7 +73,7 @@ export function validateKvCommand(command: KvCommand, limits: KvLimits = kvLimit
         const bad = checkLeaseId(checkpoint.id) ?? count(checkpoint.remainingMs, 'remainingMs');
         if (bad !== null) return bad;
       }
-      return null;
+      return checkStamp(command.request.stamp);
     }
   }
 }
@@ -111,6 +111,14 @@ export function validateRangeRequest(request: RangeRequest, limits: KvLimits = k
 }
 
 /** Absent, or a non-negative safe integer (revisions, limits, lease IDs). */
+function checkStamp(stamp: LeaseStamp | undefined): ConclaveError | null {
+  if (stamp === undefined) return null;
+  if (typeof stamp.member !== 'string' || !MEMBER_ID.test(stamp.member)) return new ConclaveError('ErrInvalidField', "a lease stamp's member is a member ID (16 lowercase hex digits)");
+  return count(stamp.incarnation, 'the stamp\'s incarnation') ?? count(stamp.leaseMs, 'the stamp\'s leaseMs');
+}
+
+const MEMBER_ID = /^[0-9a-f]{16}$/;
+
 function count(value: number | undefined, name: string): ConclaveError | null {
   if (value === undefined || (Number.isSafeInteger(value) && value >= 0)) return null;
   return new ConclaveError('ErrInvalidField', `${name} must be a non-negative integer below 2^53`);

@@ -3,8 +3,9 @@
 // time; the state machine must not), decided outside and applied as a revoke. What is here is what a new leader
 // needs to go on from: each lease's TTL and how much of it was left when last checkpointed.
 //
-// Records ('L' + ID, see kv-layout.ts) hold [ttlSeconds, remainingMs]; remainingMs 0 means "never checkpointed":
-// the full TTL from when the grant was applied. Every live lease is also held in memory, so that a put checks its
+// Records ('L' + ID, see kv-layout.ts) hold [ttlSeconds, remainingMs] and, when the command carried one, the
+// stamp of its proposer's clock (kv-command.ts: when that time left was measured); remainingMs 0 means "never
+// checkpointed": the full TTL from the grant. Every live lease is also held in memory, so that a put checks its
 // lease without a read, and listing leases costs no scan. Attachments of keys ('A' + ID + key) are written by
 // the key-value writes (kv-write.ts, through attach/detach), so that revoking a lease finds its keys with one range;
 // how many each lease has is held in memory (counted again on load), so that revoking a lease with none, as a lock
@@ -13,6 +14,7 @@
 import { decodeMsgpack as decode, encodeMsgpack as encode } from '../util/msgpack.js';
 import { ConclaveError } from '../protocol/errors.js';
 import type { StateReader, StateWriter } from './backend.js';
+import { Fields, readStamp, stampFields, type LeaseStamp } from './kv-command.js';
 import { ATTACHMENT_BOUNDS, attachedKeyOf, attachmentBounds, attachmentKey, EMPTY, LEASE_BOUNDS, leaseKey, leaseOfKey, successor } from './kv-layout.js';
 
 export interface LeaseRecord {
@@ -20,12 +22,21 @@ export interface LeaseRecord {
   readonly ttlSeconds: number;
   /** Remaining time at the latest checkpoint, in ms; 0 when none was taken (the full TTL counts). */
   readonly remainingMs: number;
+  /** When the grant or latest checkpoint was measured, if its command said. */
+  readonly stamp?: LeaseStamp;
 }
 
 function decodeRecord(id: number, bytes: Uint8Array): LeaseRecord {
-  const fields = decode(bytes);
-  if (!Array.isArray(fields) || typeof fields[0] !== 'number' || typeof fields[1] !== 'number') throw new Error(`lease ${id}: malformed record`);
-  return { id, ttlSeconds: fields[0], remainingMs: fields[1] };
+  try {
+    const fields = Fields.of(decode(bytes), `lease ${id}`);
+    const ttlSeconds = fields.int();
+    const remainingMs = fields.int();
+    const stamp = readStamp(fields);
+    fields.done();
+    return stamp === undefined ? { id, ttlSeconds, remainingMs } : { id, ttlSeconds, remainingMs, stamp };
+  } catch (error) {
+    throw new Error(`lease ${id}: malformed record (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
 
 export class LeaseTable {
@@ -69,18 +80,18 @@ export class LeaseTable {
     return this.leases.values();
   }
 
-  grant(writer: StateWriter, id: number, ttlSeconds: number, maxLeases: number): ConclaveError | null {
+  grant(writer: StateWriter, id: number, ttlSeconds: number, maxLeases: number, stamp?: LeaseStamp): ConclaveError | null {
     if (this.leases.has(id)) return new ConclaveError('ErrLeaseExist');
     if (this.leases.size >= maxLeases) return new ConclaveError('ErrTooManyLeases', `${this.leases.size} leases live, the limit is kvLimits.maxLeases (${maxLeases})`);
-    this.store(writer, { id, ttlSeconds, remainingMs: 0 });
+    this.store(writer, stamp === undefined ? { id, ttlSeconds, remainingMs: 0 } : { id, ttlSeconds, remainingMs: 0, stamp });
     return null;
   }
 
   /** Records a checkpoint; one for a lease that is gone (revoked after the leader took it) is dropped. */
-  checkpoint(writer: StateWriter, id: number, remainingMs: number): void {
+  checkpoint(writer: StateWriter, id: number, remainingMs: number, stamp?: LeaseStamp): void {
     const lease = this.leases.get(id);
     if (lease === undefined) return;
-    this.store(writer, { ...lease, remainingMs });
+    this.store(writer, stamp === undefined ? { id, ttlSeconds: lease.ttlSeconds, remainingMs } : { id, ttlSeconds: lease.ttlSeconds, remainingMs, stamp });
   }
 
   /** Only once its keys are gone: their attachments would outlive it. */
@@ -121,7 +132,7 @@ export class LeaseTable {
 
   private store(writer: StateWriter, lease: LeaseRecord): void {
     this.leases.set(lease.id, lease);
-    writer.put(leaseKey(lease.id), encode([lease.ttlSeconds, lease.remainingMs]));
+    writer.put(leaseKey(lease.id), encode([lease.ttlSeconds, lease.remainingMs, ...stampFields(lease.stamp)]));
   }
 }
 

@@ -10,7 +10,7 @@ import type { Message, NodeId } from '../raft/types.js';
 import { TransportError } from './errors.js';
 import { FrameCodec } from './frame.js';
 import { PEER_PATH, acceptHeaders, checkDial, refuseUpgrade } from './handshake.js';
-import { closeReason, type Counters, type Log } from './shared.js';
+import { closeReason, type Counters, type Log, type PingPayloads } from './shared.js';
 
 /** Close codes this member sends as a listener. */
 export const LISTENER_CLOSE = {
@@ -34,6 +34,7 @@ export interface ListenerContext {
   readonly track: (ws: WebSocket) => void;
   /** Plain HTTP requests on the peer port (not upgrades); returns false for those it does not serve. */
   readonly serveHttp?: (request: IncomingMessage, response: ServerResponse) => boolean;
+  readonly pings?: PingPayloads;
 }
 
 export interface ListenAddress {
@@ -192,6 +193,14 @@ export class PeerListener {
       rejected = true;
       this.malformed(peer, ws, reason ?? (decoded !== null && !decoded.ok ? decoded.reason : 'unreadable frame'));
     });
+    const pings = this.ctx.pings;
+    if (pings !== undefined) {
+      ws.on('ping', (payload) => {
+        if (rejected) return;
+        pings.received(peer, payload);
+        ws.ping(pings.payload());
+      });
+    }
     ws.on('error', (error: Error & { code?: string }) => {
       // ws reports protocol violations (an oversized frame, a bad opcode) as errors with a WS_ERR code, then closes.
       if (error.code?.startsWith('WS_ERR_') === true && !rejected) {

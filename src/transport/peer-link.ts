@@ -10,7 +10,7 @@ import { Backoff } from './backoff.js';
 import { FrameCodec } from './frame.js';
 import { HEADERS, PEER_PATH, checkAccept, dialHeaders } from './handshake.js';
 import { PeerQueue } from './queue.js';
-import { closeReason, type Counters, type Log } from './shared.js';
+import { closeReason, type Counters, type Log, type PingPayloads } from './shared.js';
 
 /** Close codes this member sends as a dialer. */
 export const DIALER_CLOSE = {
@@ -34,6 +34,7 @@ export interface LinkContext {
   readonly requestFlush: (link: PeerLink) => void;
   /** Every socket is registered, so that close() can end it and wait for it. */
   readonly track: (ws: WebSocket) => void;
+  readonly pings?: PingPayloads;
 }
 
 export interface PeerStats {
@@ -257,6 +258,9 @@ export class PeerLink {
     ws.on('pong', () => {
       this.lastPongMs = performance.now();
     });
+    ws.on('ping', (payload) => {
+      if (conn.failure === null) this.ctx.pings?.received(this.peer, payload);
+    });
     ws.on('error', (error) => {
       conn.failure ??= error.message;
     });
@@ -325,7 +329,7 @@ export class PeerLink {
         conn.ws.terminate();
         return;
       }
-      conn.ws.ping();
+      conn.ws.ping(this.ctx.pings?.payload());
     }, peerPingIntervalMs);
   }
 

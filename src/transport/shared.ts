@@ -1,5 +1,7 @@
 // What the transport's parts share: the log function, the transport-wide counters, close-reason text.
 
+import type { NodeId } from '../raft/types.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, text: string, fields?: Record<string, unknown>) => void;
 
@@ -33,4 +35,10 @@ export function closeReason(text: string): string {
   let reason = text.slice(0, 123);
   while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
   return reason;
+}
+
+/** What pings carry: the payload to send, and what to do with one received from a peer. */
+export interface PingPayloads {
+  readonly payload: () => Buffer;
+  readonly received: (peer: NodeId, payload: Buffer) => void;
 }

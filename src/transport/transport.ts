@@ -26,7 +26,9 @@
 // buffers more than maxPeerSocketBufferedBytes and resumes as it drains. A peer that is down or slow therefore
 // fills only its own queue. Messages written to a connection that then breaks are lost (Raft resends). Redials
 // back off exponentially with jitter (backoff.ts) between reconnectMinMs and reconnectMaxMs; open connections
-// are pinged, and one silent for peerPongTimeoutMs is redialled.
+// are pinged, and one silent for peerPongTimeoutMs is redialled. The listener answers each ping with a ping of
+// its own; both carry what the embedder's `pings` gives (the server's clock samples), so each member hears from
+// each peer it is connected to, either way, every peerPingIntervalMs.
 //
 // onMessage runs synchronously inside the socket's data handler; an exception it throws is not caught here (the
 // embedder decides what is fatal).
@@ -42,7 +44,7 @@ import { FrameCodec } from './frame.js';
 import { isId } from './handshake.js';
 import { PeerListener, type ListenAddress } from './listener.js';
 import { PeerLink, type PeerStats } from './peer-link.js';
-import { newCounters, type Counters, type Log } from './shared.js';
+import { newCounters, type Counters, type Log, type PingPayloads } from './shared.js';
 
 export interface PeerTransportOptions {
   /** 16 lowercase hex digits. */
@@ -66,9 +68,12 @@ export interface PeerTransportOptions {
   readonly serveHttp?: (request: IncomingMessage, response: ServerResponse) => boolean;
   /** Cuts to simulate a partition (faults.ts); only a member started for fault injection has them. */
   readonly faults?: PeerFaults;
+  /** What pings carry, both ways (the server puts its clock samples in them); without it pings are empty. */
+  readonly pings?: PingPayloads;
 }
 
 export type { PeerStats } from './peer-link.js';
+export type { PingPayloads } from './shared.js';
 export type { ListenAddress } from './listener.js';
 export type TransportCounters = Readonly<Counters>;
 
@@ -109,6 +114,7 @@ export class PeerTransport {
       isPeer: (id) => transport.links.has(id),
       deliver: (peer, messages) => transport.deliver(peer, messages),
       track: (ws) => transport.track(ws),
+      ...(options.pings === undefined ? {} : { pings: options.pings }),
       ...(options.serveHttp === undefined ? {} : { serveHttp: options.serveHttp }),
     });
     transport.log('info', 'peer transport listening', { addresses: transport.listenAddresses });
@@ -160,6 +166,7 @@ export class PeerTransport {
           onPeerStatus: (id, connected) => this.options.onPeerStatus?.(id, connected),
           requestFlush: (target) => this.requestFlush(target),
           track: (ws) => this.track(ws),
+          ...(this.options.pings === undefined ? {} : { pings: this.options.pings }),
         }),
       );
     }

@@ -11,6 +11,8 @@ import type { KvCommand, KvResult } from '../../src/state/index.js';
 import { Harness } from '../state/helpers.js';
 
 const GRACE_MS = 1000;
+const SELF = '000000000000000a';
+const OLD_LEADER = '000000000000000b';
 
 /** A lessor over a store; `hold` keeps proposals pending until release() (a commit that takes time). */
 class Rig {
@@ -21,10 +23,25 @@ class Rig {
   private held: (() => Promise<void>)[] = [];
   readonly lessor: Lessor;
 
-  constructor(maxCheckpointsPerCommand = 1000) {
+  /** Proposers whose stamps this member can map, with their clock's offset from this one's. */
+  readonly offsets = new Map<string, number>();
+
+  constructor(maxCheckpointsPerCommand = 1000, stamped: { marginMs: number } | null = null) {
     this.lessor = new Lessor({
       leases: this.kv.store.leases,
       nowMs: () => this.nowMs,
+      ...(stamped === null
+        ? {}
+        : {
+            stamps: {
+              stamp: () => ({ member: SELF, incarnation: 1, leaseMs: this.nowMs }),
+              mapDeadline: (stamp, remainingMs) => {
+                const offset = stamp.member === SELF ? 0 : this.offsets.get(stamp.member);
+                return offset === undefined ? null : stamp.leaseMs + remainingMs - offset;
+              },
+            },
+            expiryMarginMs: stamped.marginMs,
+          }),
       propose: (command) => this.propose(command),
       graceMs: GRACE_MS,
       maxCheckpointsPerCommand,
@@ -171,6 +188,63 @@ describe('the lessor', () => {
     await settle();
     expect(rig.kv.store.leases.has(1)).toBe(true);
     rig.nowMs = 25_000;
+    rig.lessor.tick();
+    await settle();
+    await settle();
+    expect(rig.kv.store.leases.has(1)).toBe(false);
+  });
+
+  it("a member that applied a grant and a checkpoint late estimates from their proposer's stamps, when it can map them", async () => {
+    const rig = new Rig(1000, { marginMs: 0 });
+    rig.offsets.set(OLD_LEADER, 500); // the old leader's lease clock reads 500 ms ahead of this one's
+    await rig.kv.loaded;
+    const apply = async (command: KvCommand) => rig.lessor.applied(command, await rig.kv.store.apply(command, rig.kv.backend));
+    // Granted by the old leader at (its) 10_500, i.e. at 10_000 here, but applied here only at 13_000: it lagged.
+    rig.nowMs = 13_000;
+    await apply({ type: 'leaseGrant', request: { id: 1, ttl: 10, stamp: { member: OLD_LEADER, incarnation: 3, leaseMs: 10_500 } } });
+    // A grant from a proposer this member has no samples of counts from its apply alone.
+    await apply({ type: 'leaseGrant', request: { id: 2, ttl: 10, stamp: { member: '000000000000000c', incarnation: 1, leaseMs: 0 } } });
+    rig.nowMs = 19_999;
+    expect(rig.lessor.pastDeadline(1)).toBe(false);
+    rig.nowMs = 20_000;
+    expect(rig.lessor.pastDeadline(1)).toBe(true);
+    expect(rig.lessor.pastDeadline(2)).toBe(false);
+    // Renewed by the old leader at 15_000 here (10 s left), applied here at 18_000.
+    rig.nowMs = 18_000;
+    await apply({ type: 'leaseCheckpoint', request: { checkpoints: [{ id: 1, remainingMs: 10_000 }], stamp: { member: OLD_LEADER, incarnation: 3, leaseMs: 15_500 } } });
+    rig.nowMs = 24_999;
+    expect(rig.lessor.pastDeadline(1)).toBe(false);
+    rig.nowMs = 25_000;
+    expect(rig.lessor.pastDeadline(1)).toBe(true);
+    // As the new leader it expires lease 1 at 25_000, not at 28_000 (its apply plus the time left).
+    rig.nowMs = 19_000;
+    rig.lessor.promote();
+    expect(rig.lessor.remainingSeconds(1)).toBe(6);
+    expect(rig.lessor.remainingSeconds(2)).toBe(4); // 13_000 + 10 s
+    // After a restart the same holds, from the stamps kept with the leases.
+    rig.lessor.demote();
+    rig.lessor.loaded();
+    rig.lessor.promote();
+    expect(rig.lessor.remainingSeconds(1)).toBe(6);
+  });
+
+  it('a leader adds the expiry margin to every grant and renewal (a fast clock never expires a lease before its TTL)', async () => {
+    const rig = new Rig(1000, { marginMs: 100 });
+    rig.lessor.promote();
+    await rig.grant(1, 10);
+    rig.nowMs = 20_099;
+    rig.lessor.tick();
+    await settle();
+    expect(rig.kv.store.leases.has(1)).toBe(true);
+    expect(rig.lessor.pastDeadline(1)).toBe(false);
+    expect(await rig.lessor.renew(1)).toBe(10);
+    const checkpoint = rig.proposed.at(-1);
+    expect(checkpoint).toEqual({ type: 'leaseCheckpoint', request: { checkpoints: [{ id: 1, remainingMs: 10_100 }], stamp: { member: SELF, incarnation: 1, leaseMs: 20_099 } } });
+    rig.nowMs = 30_198;
+    rig.lessor.tick();
+    await settle();
+    expect(rig.kv.store.leases.has(1)).toBe(true);
+    rig.nowMs = 30_199;
     rig.lessor.tick();
     await settle();
     await settle();

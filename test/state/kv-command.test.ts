@@ -47,16 +47,18 @@ function canonical(command: KvCommand): KvCommand {
 }
 
 const leaseId = fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+// The proposer's clock stamp: absent (entries written before stamps) or present.
+const stamp = fc.record({ member: fc.stringMatching(/^[0-9a-f]{16}$/), incarnation: fc.integer({ min: 0, max: 2 ** 32 - 1 }), leaseMs: fc.maxSafeNat() });
 
 // The model's commands, plus the fields it does not use (serializable, physical, explicit defaults), and leases.
 const anyCommand: fc.Arbitrary<KvCommand> = fc.oneof(
-  fc.record({ type: fc.constant('leaseGrant' as const), request: fc.record({ id: leaseId, ttl: fc.integer({ min: 1, max: kvLimits.maxLeaseTtlSeconds }) }) }),
+  fc.record({ type: fc.constant('leaseGrant' as const), request: fc.record({ id: leaseId, ttl: fc.integer({ min: 1, max: kvLimits.maxLeaseTtlSeconds }), stamp }, { requiredKeys: ['id', 'ttl'] }) }),
   fc.record({ type: fc.constant('leaseRevoke' as const), request: fc.record({ id: leaseId }) }),
   fc.record({
     type: fc.constant('putSequential' as const),
     request: fc.record({ prefix: fc.uint8Array({ minLength: 1, maxLength: 16 }), value: fc.uint8Array({ maxLength: 16 }), lease: leaseId, onePerLease: fc.constant(true) }, { requiredKeys: ['prefix', 'value'] }),
   }),
-  fc.record({ type: fc.constant('leaseCheckpoint' as const), request: fc.record({ checkpoints: fc.array(fc.record({ id: leaseId, remainingMs: fc.maxSafeNat() }), { maxLength: 20 }) }) }),
+  fc.record({ type: fc.constant('leaseCheckpoint' as const), request: fc.record({ checkpoints: fc.array(fc.record({ id: leaseId, remainingMs: fc.maxSafeNat() }), { maxLength: 20 }), stamp }, { requiredKeys: ['checkpoints'] }) }),
   command.map((c) => toKvCommand(resolveCommand(c, 1000))),
   command.filter((c) => c.type !== 'compact').map((c) => ({ type: 'registryWrite' as const, request: toKvCommand(resolveCommand(c, 1000)) as PlainWrite })),
   fc.record({ type: fc.constant('compact' as const), request: fc.record({ revision: fc.maxSafeNat(), physical: fc.boolean() }) }),

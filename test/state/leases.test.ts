@@ -99,6 +99,24 @@ describe('leases in the state', () => {
     expect((await reloaded.attachedKeys(kv.backend, 2)).map(latin1)).toEqual(['k']);
   });
 
+  it("keeps the stamp of a grant's and a checkpoint's proposer with the lease (an unstamped one has none), through a reload", async () => {
+    const kv = new Harness();
+    await kv.loaded;
+    const granted = { member: '00000000000000aa', incarnation: 7, leaseMs: 1234 };
+    expectOk(await kv.store.apply({ type: 'leaseGrant', request: { id: 1, ttl: 5, stamp: granted } }, kv.backend));
+    expectOk(await kv.store.apply({ type: 'leaseGrant', request: { id: 2, ttl: 5 } }, kv.backend));
+    expect(kv.store.leases.get(1)).toEqual({ id: 1, ttlSeconds: 5, remainingMs: 0, stamp: granted });
+    const checkpointed = { member: '00000000000000bb', incarnation: 9, leaseMs: 5678 };
+    expectOk(await kv.store.apply({ type: 'leaseCheckpoint', request: { checkpoints: [{ id: 1, remainingMs: 3000 }, { id: 2, remainingMs: 2000 }], stamp: checkpointed } }, kv.backend));
+    expect(kv.store.leases.get(2)).toEqual({ id: 2, ttlSeconds: 5, remainingMs: 2000, stamp: checkpointed });
+    // A later unstamped checkpoint (an older member proposed it) leaves no stale stamp behind.
+    expectOk(await kv.store.apply({ type: 'leaseCheckpoint', request: { checkpoints: [{ id: 1, remainingMs: 2500 }] } }, kv.backend));
+    expect(kv.store.leases.get(1)).toEqual({ id: 1, ttlSeconds: 5, remainingMs: 2500 });
+    const reloaded = new KvStore();
+    await reloaded.load(kv.backend);
+    expect([...reloaded.leases.all()]).toEqual([...kv.store.leases.all()]);
+  });
+
   it('replicas that apply the same commands hold the same bytes', async () => {
     const lease = fc.constantFrom(0, 1, 2, 3);
     const key = fc.constantFrom('a', 'b', 'c', 'ab');
