@@ -174,11 +174,16 @@ export const leaseLimits = {
 
 /** Bounds of the lease clock (src/server/lease-clock.ts): how far one member's clock is trusted. */
 export const leaseClockLimits = {
-  /**
-   * How far the lease clock may run from what a quorum of voters measured, either way; the leader also adds it
-   * to every expiry, so that a local clock running fast by up to this never expires a lease before its TTL.
-   */
+  /** How far the lease clock may run from what a quorum of voters measured, either way. */
   toleranceMs: 100,
+  /**
+   * Added by the leader to every expiry it sets: the tolerance, plus how late a sample may arrive. A member whose
+   * own clock is faulty runs on the quorum clock, which advances as samples arrive, in bursts after the event loop
+   * was held up (up to ~110 ms seen in a loaded jepsen-like soak on 2 cores); without the allowance such a burst
+   * after a renewal would expire the lease that much before its TTL. It costs that much of a dead client's time
+   * in discovery, out of the election timeout's allowance.
+   */
+  expiryMarginMs: 250,
   /** A peer not heard from for this long (twenty pings) does not count towards the quorum until it is heard again. */
   staleAfterMs: 1000,
   /** A peer silent longer than this is counted afresh once heard again; also the most one own reading adds. */

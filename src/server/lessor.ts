@@ -9,7 +9,8 @@
 //   latency, when each lease would expire, which is what lets a new leader go on exactly.
 // - Time is the lease clock's (lease-clock.ts): the member's monotonic clock held to what a quorum of voters
 //   measured, so that one member's clock jumping, stopping or skewing moves no lease by more than its tolerance.
-//   The leader adds that tolerance to every expiry it sets, so that a lease never expires before its TTL.
+//   The leader adds a margin to every expiry it sets (the tolerance and how late samples arrive), so that a
+//   lease never expires before its TTL.
 // - Every member keeps an estimate of each lease's deadline: the earlier of (when it applied the lease's grant or
 //   latest checkpoint, plus the time left then) and (the command's stamp, when the proposer measured that time,
 //   mapped onto this member's clock, plus the time left). Both are never earlier than the leader's expiry; the
@@ -37,7 +38,7 @@ export interface LessorOptions {
     readonly stamp: () => LeaseStamp;
     readonly mapDeadline: (stamp: LeaseStamp, remainingMs: number) => number | null;
   };
-  /** Added to every expiry this member sets as leader (the lease clock's tolerance); default 0. */
+  /** Added to every expiry this member sets as leader (leaseClockLimits.expiryMarginMs); default 0. */
   readonly expiryMarginMs?: number;
   /** Proposes a command and resolves with its result once applied here. */
   readonly propose: (command: KvCommand) => Promise<KvResult>;

@@ -140,7 +140,7 @@ export class Member {
       leases: this.kv.leases,
       nowMs: () => this.leaseClock.nowMs(),
       stamps: { stamp: () => this.leaseClock.stamp(), mapDeadline: (stamp, remainingMs) => this.leaseClock.mapDeadline(stamp, remainingMs) },
-      expiryMarginMs: leaseClockLimits.toleranceMs,
+      expiryMarginMs: leaseClockLimits.expiryMarginMs,
       propose: (command) => this.proposeAsLeader(command),
       graceMs: config.electionTimeoutMs,
       maxCheckpointsPerCommand: kvLimits.maxCheckpointsPerCommand,
