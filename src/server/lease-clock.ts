@@ -9,7 +9,8 @@
 //   its lease clock (transport pings carry them; see member.ts). From a peer's samples this member knows how much
 //   time the peer has measured since it first heard from it: the sum of the differences of its monotonic
 //   readings (a silence longer than maxSampleGapMs starts the peer's count afresh from here; one silent for
-//   staleAfterMs does not count until it is heard again).
+//   staleAfterMs does not count until it is heard again). Samples come on both connections of a pair, so they
+//   may arrive out of order: one older than a sample already counted adds nothing.
 // - The quorum clock is the largest value that a quorum of voters (this member among them) has each measured at
 //   least: the quorum-th largest of those counts, never going back. One member's jump, standstill or skew cannot
 //   move it. It advances only as samples arrive, in steps, and lags real time by a sample's trip.
@@ -120,7 +121,13 @@ export class LeaseClock {
     const heardAtMs = this.lastMonotonicMs;
     const count = this.counts.get(member);
     const gap = count === undefined ? Infinity : sample.monotonicMs - count.lastMonotonicMs;
-    if (count === undefined || count.incarnation !== sample.incarnation || gap < 0 || gap > this.limits.maxSampleGapMs || heardAtMs - count.heardAtMs > this.limits.maxSampleGapMs) {
+    if (count !== undefined && count.incarnation === sample.incarnation && gap <= 0) {
+      // An older sample than one already counted: it came on the peer's other, slower connection. Counting from
+      // it again would count the time between the two twice.
+      this.recordOffset(member, sample.incarnation, sample.leaseMs - now, heardAtMs);
+      return;
+    }
+    if (count === undefined || count.incarnation !== sample.incarnation || gap > this.limits.maxSampleGapMs || heardAtMs - count.heardAtMs > this.limits.maxSampleGapMs) {
       this.counts.set(member, { incarnation: sample.incarnation, lastMonotonicMs: sample.monotonicMs, heardAtMs, countMs: this.quorumMs });
     } else {
       count.countMs += gap;

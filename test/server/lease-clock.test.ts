@@ -56,6 +56,8 @@ class Cluster {
   realMs = 0;
   readonly members: SimMember[];
   private readonly cut = new Set<NodeId>();
+  /** Links whose second connection is slower, by `from>to`: the delay of a sample on it, in ms. */
+  readonly slowLinks = new Map<string, number>();
   private inFlight: { at: number; to: SimMember; from: NodeId; sample: ClockSample }[] = [];
 
   constructor(size: number) {
@@ -92,6 +94,10 @@ class Cluster {
           const sample = decodeClockSample(encodeClockSample(from.lease.sample()));
           if (sample === null) throw new Error('a sample did not survive its encoding');
           this.inFlight.push({ at: this.realMs + DELAY_MS, to, from: from.id, sample });
+          // Each pair has two connections (one dialled each way) and a sample goes on both: a delay on one of
+          // them makes a peer's samples arrive out of order.
+          const slowMs = this.slowLinks.get(`${from.id}>${to.id}`);
+          if (slowMs !== undefined) this.inFlight.push({ at: this.realMs + slowMs, to, from: from.id, sample: decodeClockSample(encodeClockSample(from.lease.sample())) as ClockSample });
         }
       }
       const due = this.inFlight.filter((m) => m.at <= this.realMs);
@@ -164,6 +170,19 @@ describe('the lease clock', () => {
     expect(cluster.member(0).lease.nowMs() - before).toBeLessThanOrEqual(TOLERANCE_MS + LAG_MS);
     cluster.heal();
     cluster.run(500);
+    expectFollowsRealTime(cluster, 0, 3000);
+  });
+
+  it("a peer's samples arriving out of order (one of its two connections delayed 200 ms) do not speed the clock up", () => {
+    const cluster = new Cluster(3);
+    cluster.run(1000);
+    const leader = cluster.member(0);
+    for (const peer of cluster.members.slice(1)) {
+      cluster.slowLinks.set(`${leader.id}>${peer.id}`, 200);
+      cluster.slowLinks.set(`${peer.id}>${leader.id}`, 200);
+    }
+    for (let i = 0; i < 3; i++) expectFollowsRealTime(cluster, i, 5000);
+    cluster.slowLinks.clear();
     expectFollowsRealTime(cluster, 0, 3000);
   });
 
