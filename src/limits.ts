@@ -125,7 +125,7 @@ export const transportLimits = {
    * dead host) is noticed; each ping carries a sample of the sender's clocks (src/server/lease-clock.ts), and the
    * listener answers one with its own, so this is also how finely members see each other's clocks.
    */
-  peerPingIntervalMs: 50,
+  peerPingIntervalMs: 25,
   /** A peer connection with no pong for this long is closed and redialled. */
   peerPongTimeoutMs: 5000,
   /** TCP connections the peer listener holds at once (one per peer once established, plus handshakes in progress); beyond it new ones are closed at once. */
@@ -175,16 +175,17 @@ export const leaseLimits = {
 /** Bounds of the lease clock (src/server/lease-clock.ts): how far one member's clock is trusted. */
 export const leaseClockLimits = {
   /** How far the lease clock may run from what a quorum of voters measured, either way. */
-  toleranceMs: 100,
+  toleranceMs: 50,
   /**
-   * Added by the leader to every expiry it sets: the tolerance, plus how late a sample may arrive. A member whose
-   * own clock is faulty runs on the quorum clock, which advances as samples arrive, in bursts after the event loop
-   * was held up (up to ~110 ms seen in a loaded jepsen-like soak on 2 cores); without the allowance such a burst
-   * after a renewal would expire the lease that much before its TTL. It costs that much of a dead client's time
-   * in discovery, out of the election timeout's allowance.
+   * Added by the leader to every expiry it sets: the tolerance, plus how late samples may arrive. The quorum clock
+   * advances as samples arrive, in bursts after an event loop was held up (up to ~110 ms seen in a loaded
+   * jepsen-like soak on 2 cores), and a lease clock at the edge of its band (its own clock faulty, or the quorum
+   * clock lagging) moves with it; without the allowance such a burst after a renewal would expire the lease that
+   * much before its TTL. It costs as much of a dead client's time in discovery, out of the election timeout's
+   * allowance: with 250 ms (and a 100 ms tolerance) registry soaks listed dead instances up to 190 ms past it.
    */
-  expiryMarginMs: 250,
-  /** A peer not heard from for this long (twenty pings) does not count towards the quorum until it is heard again. */
+  expiryMarginMs: 150,
+  /** A peer not heard from for this long (forty pings) does not count towards the quorum until it is heard again. */
   staleAfterMs: 1000,
   /** A peer silent longer than this is counted afresh once heard again; also the most one own reading adds. */
   maxSampleGapMs: 15_000,

@@ -5,10 +5,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { decodeClockSample, encodeClockSample, LeaseClock, type ClockSample } from '../../src/server/lease-clock.js';
-import { leaseClockLimits } from '../../src/limits.js';
+import { leaseClockLimits, transportLimits } from '../../src/limits.js';
 import type { NodeId } from '../../src/raft/types.js';
 
-const PING_MS = 50;
+const PING_MS = transportLimits.peerPingIntervalMs;
 const DELAY_MS = 3;
 const STEP_MS = 5;
 const TOLERANCE_MS = leaseClockLimits.toleranceMs;
