@@ -80,7 +80,9 @@ export async function runSoak(options: SoakOptions, progress: (line: string) => 
   for (const workload of workloads) {
     for (const cell of cells) {
       const nemesis = cell.label;
-      const dir = join(out, `${workload}-${nemesis}`);
+      // A nemesis named twice runs twice, each run in a directory of its own.
+      const before = rows.filter((row) => row.workload === workload && row.nemesis === nemesis).length;
+      const dir = join(out, before === 0 ? `${workload}-${nemesis}` : `${workload}-${nemesis}-${before + 1}`);
       const runSeed = seed + rows.length;
       progress(`soak ${rows.length + 1}/${total}: ${workload} under ${nemesis}, seed ${runSeed}, into ${dir}`);
       const report = await runWorkload({ ...common, workload, nemesis: cell.kinds, nemesisShapes: cell.shapes, out: dir, seed: runSeed }, (line) => progress(`  ${line}`)).catch((error: unknown) => ({

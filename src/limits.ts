@@ -182,9 +182,10 @@ export const leaseClockLimits = {
    * jepsen-like soak on 2 cores), and a lease clock at the edge of its band (its own clock faulty, or the quorum
    * clock lagging) moves with it; without the allowance such a burst after a renewal would expire the lease that
    * much before its TTL. It costs as much of a dead client's time in discovery, out of the election timeout's
-   * allowance: with 250 ms (and a 100 ms tolerance) registry soaks listed dead instances up to 190 ms past it.
+   * allowance: with 250 ms (and a 100 ms tolerance) registry soaks listed dead instances up to 190 ms past it,
+   * with 150 ms up to 60 ms past it (docs/jepsen-like.md, s8 and s9).
    */
-  expiryMarginMs: 150,
+  expiryMarginMs: 100,
   /** A peer not heard from for this long (forty pings) does not count towards the quorum until it is heard again. */
   staleAfterMs: 1000,
   /** A peer silent longer than this is counted afresh once heard again; also the most one own reading adds. */

@@ -1,5 +1,5 @@
-// The short form of `npm run jepsen:soak`: two runs of the set workload (under kills, and under no fault) on three
-// real members, and the matrix they leave: one row per run with its counts, faults and verdict, the fault time
+// The short form of `npm run jepsen:soak`: three runs of the set workload (under kills, and twice under no fault,
+// which must not share a directory) on three real members, and the matrix they leave: one row per run with its counts, faults and verdict, the fault time
 // summed, the overall verdict. Bad flags are refused before anything starts.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,14 +22,16 @@ async function jepsen(args: readonly string[]): Promise<{ code: number; stdout: 
 describe('conclave-jepsen soak', () => {
   it('runs each workload under each nemesis and writes the matrix of verdicts with the fault time', async () => {
     const out = join(dir, 'soak');
-    const { code, stdout, stderr } = await jepsen(['soak', '--workloads', 'set', '--nemeses', 'kill,none', '--time', '8', '--nodes', '3', '--concurrency', '3',
+    const { code, stdout, stderr } = await jepsen(['soak', '--workloads', 'set', '--nemeses', 'kill,none,none', '--time', '8', '--nodes', '3', '--concurrency', '3',
       '--keys', '2', '--seed', '11', '--fault-ms', '1500,2000', '--quiet-ms', '300,600', '--out', out]);
     expect(code, `${stdout}\n${stderr}`).toBe(EXIT_VALID);
-    expect(stderr).toMatch(/soak 1\/2: set under kill, seed 11/);
-    expect(stderr).toMatch(/soak 2\/2: set under none, seed 12/);
+    expect(stderr).toMatch(/soak 1\/3: set under kill, seed 11/);
+    expect(stderr).toMatch(/soak 2\/3: set under none, seed 12/);
+    expect(stderr).toMatch(/soak 3\/3: set under none, seed 13/);
     const matrix = JSON.parse(readFileSync(join(out, 'matrix.json'), 'utf8')) as SoakMatrix;
     const context = JSON.stringify(matrix, null, 2);
-    expect(matrix.rows.map((row) => [row.workload, row.nemesis, row.verdict])).toEqual([['set', 'kill', 'valid'], ['set', 'none', 'valid']]);
+    expect(matrix.rows.map((row) => [row.workload, row.nemesis, row.verdict])).toEqual([['set', 'kill', 'valid'], ['set', 'none', 'valid'], ['set', 'none', 'valid']]);
+    expect(new Set(matrix.rows.map((row) => row.dir)).size).toBe(3);
     const [killed, quiet] = matrix.rows;
     expect(killed!.faults, context).toBeGreaterThan(0);
     expect(killed!.faultTimeS, context).toBeGreaterThan(1);
