@@ -174,16 +174,18 @@ export const leaseLimits = {
 
 /** Bounds of the lease clock (src/server/lease-clock.ts): how far one member's clock is trusted. */
 export const leaseClockLimits = {
-  /** How far the lease clock may run from what a quorum of voters measured, either way. */
-  toleranceMs: 50,
+  /** How far the lease clock may run ahead of what a quorum of voters measured (a fast or jumping clock's most). */
+  aheadMs: 100,
+  /** How far it may fall behind (a stopped or slow clock's most; the quorum clock already lags real time). */
+  behindMs: 0,
   /**
-   * Added by the leader to every expiry it sets: the tolerance, plus how late samples may arrive. The quorum clock
+   * Added by the leader to every expiry it sets: at least aheadMs, and how late samples may arrive. The quorum clock
    * advances as samples arrive, in bursts after an event loop was held up (up to ~110 ms seen in a loaded
    * jepsen-like soak on 2 cores), and a lease clock at the edge of its band (its own clock faulty, or the quorum
    * clock lagging) moves with it; without the allowance such a burst after a renewal would expire the lease that
    * much before its TTL. It costs as much of a dead client's time in discovery, out of the election timeout's
-   * allowance: with 250 ms (and a 100 ms tolerance) registry soaks listed dead instances up to 190 ms past it,
-   * with 150 ms up to 60 ms past it (docs/jepsen-like.md, s8 and s9).
+   * allowance: with 250 ms (and a band of 100 ms either way) registry soaks listed dead instances up to 190 ms
+   * past it, with 150 ms (band 50 either way) up to 60 ms past it (docs/jepsen-like.md, s8 to s10).
    */
   expiryMarginMs: 100,
   /** A peer not heard from for this long (forty pings) does not count towards the quorum until it is heard again. */

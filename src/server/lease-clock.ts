@@ -15,14 +15,15 @@
 //   least: the quorum-th largest of those counts, never going back. One member's jump, standstill or skew cannot
 //   move it. It advances only as samples arrive, in steps, and lags real time by a sample's trip.
 // - The lease clock runs on this member's monotonic clock, smooth between samples, but is held within
-//   [quorum - toleranceMs, quorum + toleranceMs]: a faulty local clock moves it at most toleranceMs away from what
-//   the quorum measured. It never goes back.
+//   [quorum - behindMs, quorum + aheadMs]: a faulty local clock moves it at most that far from what the quorum
+//   measured. It never goes back. The band is lopsided because the quorum clock lags real time (by a sample's
+//   trip and cadence): a healthy clock runs ahead of it, and room above keeps load from holding it back.
 //
 // Stamps. A lease's grant and checkpoints carry the proposer's (member, incarnation, lease clock); this member
 // maps such a stamp onto its own lease clock through the offset of the proposer's samples: the largest of
 // (sampled lease clock - own lease clock on arrival) over the last few samples. A sample's trip makes that offset
-// low, so a mapped deadline is late, never early, by the trip (the tolerance is added for either clock moving
-// within its band since). That is what lets a member that applied a lease's
+// low, so a mapped deadline is late, never early, by the trip (the band's width is added for either clock
+// moving within its band since). That is what lets a member that applied a lease's
 // checkpoint late (it lagged, it replayed its log after a crash) still know when the lease really expires.
 //
 // Pure: the monotonic clock and the voters are injected; nothing here reads a clock or does I/O.
@@ -37,8 +38,10 @@ export interface ClockSample {
 }
 
 export interface LeaseClockLimits {
-  /** How far the lease clock may run from what a quorum measured (either way). */
-  readonly toleranceMs: number;
+  /** How far the lease clock may run ahead of what a quorum of voters measured. */
+  readonly aheadMs: number;
+  /** How far the lease clock may fall behind what a quorum of voters measured. */
+  readonly behindMs: number;
   /** A peer not heard from for this long does not count towards the quorum until it is heard again. */
   readonly staleAfterMs: number;
   /** A peer silent longer than this is counted afresh when it is heard again; also the most one reading of the own clock adds. */
@@ -97,9 +100,9 @@ export class LeaseClock {
     this.lastMonotonicMs = Math.max(this.lastMonotonicMs, monotonic);
     this.ownCountMs += elapsed;
     this.quorumMs = Math.max(this.quorumMs, this.quorumCount(monotonic));
-    const { toleranceMs } = this.limits;
-    const next = Math.min(this.leaseMs + elapsed, this.quorumMs + toleranceMs);
-    this.leaseMs = Math.max(this.leaseMs, next, this.quorumMs - toleranceMs);
+    const { aheadMs, behindMs } = this.limits;
+    const next = Math.min(this.leaseMs + elapsed, this.quorumMs + aheadMs);
+    this.leaseMs = Math.max(this.leaseMs, next, this.quorumMs - behindMs);
     return this.leaseMs;
   }
 
@@ -147,8 +150,8 @@ export class LeaseClock {
     if (stamp.member === this.options.member && stamp.incarnation === this.options.incarnation) return stamp.leaseMs + remainingMs;
     const offsets = this.offsets.get(offsetKey(stamp.member, stamp.incarnation));
     if (offsets === undefined || offsets.recent.length === 0) return null;
-    // Plus the tolerance: either clock may have moved within its band since the samples.
-    return stamp.leaseMs + remainingMs - Math.max(...offsets.recent) + this.limits.toleranceMs;
+    // Plus the band's width: either clock may have moved within its band since the samples.
+    return stamp.leaseMs + remainingMs - Math.max(...offsets.recent) + this.limits.aheadMs + this.limits.behindMs;
   }
 
   /** For /debug/vars and tests. */
