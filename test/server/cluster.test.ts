@@ -41,9 +41,15 @@ function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs: 
 
 describe('a three-member cluster of conclave processes', () => {
   it('agrees on one leader and reports healthy on every member', async () => {
-    const statuses = await Promise.all(cluster.endpoints.map(statusOf));
+    // A member learns who won from the winner's first heartbeat, a moment after the winner knows: agreement is
+    // eventual (a fresh clone's CI caught this race), but it must come, and on one of the members.
+    const statuses = await eventually('every member naming the same leader', async () => {
+      const all = await Promise.all(cluster.endpoints.map(statusOf));
+      return new Set(all.map((s) => s?.leader)).size === 1 && all.every((s) => s !== null && s.leader !== '') ? all : null;
+    }, 5000);
     const leaders = new Set(statuses.map((s) => s?.leader));
     expect(leaders.size).toBe(1);
+    expect(statuses.map((s) => s?.memberId)).toContain([...leaders][0]);
     for (const endpoint of cluster.endpoints) {
       const health = await eventually('health', async () => {
         const response = await fetch(new URL('/health', endpoint));
