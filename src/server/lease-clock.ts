@@ -35,6 +35,8 @@ export interface ClockSample {
   readonly incarnation: number;
   readonly monotonicMs: number;
   readonly leaseMs: number;
+  /** Whether the sender heard from a quorum when it took the sample (its lease clock is then worth an offset). */
+  readonly anchored: boolean;
 }
 
 export interface LeaseClockLimits {
@@ -82,6 +84,8 @@ interface Offsets {
 export class LeaseClock {
   private readonly limits: LeaseClockLimits;
   private lastMonotonicMs: number;
+  /** Whether the latest reading heard from a quorum (itself included). */
+  private anchored = false;
   private ownCountMs = 0;
   private quorumMs = 0;
   private leaseMs = 0;
@@ -107,9 +111,15 @@ export class LeaseClock {
   }
 
   /** What this member sends its peers. */
+  /**
+   * What this member sends its peers, saying whether it hears from a quorum. While it does not, its lease clock
+   * stands still and a moment later jumps back up to the quorum's (a member resumed after a pause answers the
+   * pings queued meanwhile before it has read the others'); a peer that took an offset from such samples would
+   * map this member's earlier stamps seconds late, so peers count such samples' time but take no offset from them.
+   */
   sample(): ClockSample {
     const leaseMs = this.nowMs();
-    return { incarnation: this.options.incarnation, monotonicMs: this.lastMonotonicMs, leaseMs };
+    return { incarnation: this.options.incarnation, monotonicMs: this.lastMonotonicMs, leaseMs, anchored: this.anchored };
   }
 
   /** This member's stamp now (carried by the lease commands it proposes). */
@@ -127,7 +137,7 @@ export class LeaseClock {
     if (count !== undefined && count.incarnation === sample.incarnation && gap <= 0) {
       // An older sample than one already counted: it came on the peer's other, slower connection. Counting from
       // it again would count the time between the two twice.
-      this.recordOffset(member, sample.incarnation, sample.leaseMs - now, heardAtMs);
+      if (sample.anchored) this.recordOffset(member, sample.incarnation, sample.leaseMs - now, heardAtMs);
       return;
     }
     if (count === undefined || count.incarnation !== sample.incarnation || gap > this.limits.maxSampleGapMs || heardAtMs - count.heardAtMs > this.limits.maxSampleGapMs) {
@@ -137,7 +147,7 @@ export class LeaseClock {
       count.lastMonotonicMs = sample.monotonicMs;
       count.heardAtMs = heardAtMs;
     }
-    this.recordOffset(member, sample.incarnation, sample.leaseMs - now, heardAtMs);
+    if (sample.anchored) this.recordOffset(member, sample.incarnation, sample.leaseMs - now, heardAtMs);
     // A count that grew may move the quorum clock.
     this.nowMs();
   }
@@ -155,8 +165,8 @@ export class LeaseClock {
   }
 
   /** For /debug/vars and tests. */
-  get state(): { readonly leaseMs: number; readonly quorumMs: number; readonly ownCountMs: number; readonly peers: number } {
-    return { leaseMs: this.leaseMs, quorumMs: this.quorumMs, ownCountMs: this.ownCountMs, peers: this.counts.size };
+  get state(): { readonly leaseMs: number; readonly quorumMs: number; readonly ownCountMs: number; readonly peers: number; readonly anchored: boolean } {
+    return { leaseMs: this.leaseMs, quorumMs: this.quorumMs, ownCountMs: this.ownCountMs, peers: this.counts.size, anchored: this.anchored };
   }
 
   /** The quorum-th largest count among this member and the voters heard from lately; the quorum clock if too few. */
@@ -169,7 +179,8 @@ export class LeaseClock {
       const count = this.counts.get(voter);
       if (count !== undefined && monotonic - count.heardAtMs <= this.limits.staleAfterMs) counts.push(count.countMs);
     }
-    if (counts.length < quorum) return this.quorumMs;
+    this.anchored = counts.length >= quorum;
+    if (!this.anchored) return this.quorumMs;
     counts.sort((a, b) => b - a);
     return counts[quorum - 1] as number;
   }
@@ -202,20 +213,23 @@ export class LeaseClock {
 
 const offsetKey = (member: string, incarnation: number): string => `${member}/${incarnation}`;
 
-/** A sample as a ping's payload: incarnation (u32), monotonic and lease clock (f64), big-endian. */
+/** A sample as a ping's payload: incarnation (u32), monotonic and lease clock (f64), big-endian, then 1 if anchored. */
 export function encodeClockSample(sample: ClockSample): Buffer {
   const bytes = Buffer.allocUnsafe(CLOCK_SAMPLE_BYTES);
   bytes.writeUInt32BE(sample.incarnation >>> 0, 0);
   bytes.writeDoubleBE(sample.monotonicMs, 4);
   bytes.writeDoubleBE(sample.leaseMs, 12);
+  bytes.writeUInt8(sample.anchored ? 1 : 0, 20);
   return bytes;
 }
 
 /** The sample in a ping's payload; null when it is not one (an empty ping, a peer of another version). */
 export function decodeClockSample(bytes: Buffer): ClockSample | null {
   if (bytes.length !== CLOCK_SAMPLE_BYTES) return null;
-  const sample = { incarnation: bytes.readUInt32BE(0), monotonicMs: bytes.readDoubleBE(4), leaseMs: bytes.readDoubleBE(12) };
+  const flags = bytes.readUInt8(20);
+  if (flags > 1) return null;
+  const sample = { incarnation: bytes.readUInt32BE(0), monotonicMs: bytes.readDoubleBE(4), leaseMs: bytes.readDoubleBE(12), anchored: flags === 1 };
   return Number.isFinite(sample.monotonicMs) && Number.isFinite(sample.leaseMs) ? sample : null;
 }
 
-const CLOCK_SAMPLE_BYTES = 20;
+const CLOCK_SAMPLE_BYTES = 21;

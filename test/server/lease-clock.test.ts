@@ -97,7 +97,7 @@ class Cluster {
           // Each pair has two connections (one dialled each way) and a sample goes on both: a delay on one of
           // them makes a peer's samples arrive out of order.
           const slowMs = this.slowLinks.get(`${from.id}>${to.id}`);
-          if (slowMs !== undefined) this.inFlight.push({ at: this.realMs + slowMs, to, from: from.id, sample: decodeClockSample(encodeClockSample(from.lease.sample())) as ClockSample });
+          if (slowMs !== undefined) this.inFlight.push({ at: this.realMs + slowMs, to, from: from.id, sample });
         }
       }
       const due = this.inFlight.filter((m) => m.at <= this.realMs);
@@ -186,6 +186,28 @@ describe('the lease clock', () => {
     expectFollowsRealTime(cluster, 0, 3000);
   });
 
+  it("a member that hears from no quorum says so in its samples, and its stalled clock never skews how others map its stamps", () => {
+    const cluster = new Cluster(3);
+    cluster.run(1000);
+    const cutOff = cluster.member(2);
+    const stamp = cutOff.lease.stamp();
+    const before = cluster.member(0).lease.mapDeadline(stamp, 5000);
+    expect(cutOff.lease.sample().anchored).toBe(true);
+    cluster.isolate(2);
+    cluster.run(3000);
+    expect(cutOff.lease.sample().anchored).toBe(false);
+    // Its samples while cut off (here delivered after all, as a resumed member's answers to queued pings are).
+    const stalled = cutOff.lease.sample();
+    for (let i = 0; i < 10; i++) cluster.member(0).lease.observe(cutOff.id, { ...stalled, monotonicMs: stalled.monotonicMs + i });
+    expect(cluster.member(0).lease.mapDeadline(stamp, 5000)).toBe(before);
+    cluster.heal();
+    cluster.run(500);
+    expect(cutOff.lease.sample().anchored).toBe(true);
+    // Its earlier stamp maps as it did before (within a sample's trip and cadence), not seconds later.
+    const after = cluster.member(0).lease.mapDeadline(stamp, 5000);
+    expect(Math.abs((after as number) - (before as number))).toBeLessThanOrEqual(LAG_MS);
+  });
+
   it('the two members left of three (the third cut off) go on', () => {
     const cluster = new Cluster(3);
     cluster.run(1000);
@@ -233,8 +255,13 @@ describe('the lease clock', () => {
   it('a ping payload that is not a sample is ignored', () => {
     expect(decodeClockSample(Buffer.alloc(0))).toBeNull();
     expect(decodeClockSample(Buffer.alloc(7))).toBeNull();
-    const nan = encodeClockSample({ incarnation: 1, monotonicMs: Number.NaN, leaseMs: 1 });
+    const nan = encodeClockSample({ incarnation: 1, monotonicMs: Number.NaN, leaseMs: 1, anchored: true });
     expect(decodeClockSample(nan)).toBeNull();
-    expect(decodeClockSample(encodeClockSample({ incarnation: 4_000_000_000, monotonicMs: 12.5, leaseMs: 99.25 }))).toEqual({ incarnation: 4_000_000_000, monotonicMs: 12.5, leaseMs: 99.25 });
+    const badFlag = encodeClockSample({ incarnation: 1, monotonicMs: 1, leaseMs: 1, anchored: true });
+    badFlag.writeUInt8(7, 20);
+    expect(decodeClockSample(badFlag)).toBeNull();
+    for (const anchored of [true, false]) {
+      expect(decodeClockSample(encodeClockSample({ incarnation: 4_000_000_000, monotonicMs: 12.5, leaseMs: 99.25, anchored }))).toEqual({ incarnation: 4_000_000_000, monotonicMs: 12.5, leaseMs: 99.25, anchored });
+    }
   });
 });
