@@ -192,8 +192,13 @@ export const leaseClockLimits = {
   staleAfterMs: 1000,
   /** A peer silent longer than this is counted afresh once heard again; also the most one own reading adds. */
   maxSampleGapMs: 15_000,
-  /** Recent samples per peer incarnation whose offsets are kept (the largest is the offset). */
-  offsetSamples: 8,
+  /**
+   * Recent samples per peer incarnation whose offsets are kept (a second's worth); the largest is the offset. A
+   * sample read late (its receiver's event loop busy) gives a low offset, which maps stamps late: the more
+   * samples, the likelier one of them was read at once: with eight (200 ms), one busy spell of 300 ms left every
+   * kept sample late (test/server/lease-clock.test.ts).
+   */
+  offsetSamples: 40,
   /** Peer incarnations whose offsets are kept (a dead leader's stamps are mapped through its last samples). */
   maxIncarnations: 64,
 } as const;
