@@ -79,10 +79,12 @@ const DEDUPLICATED: ReadonlySet<Method> = new Set<Method>(['put', 'deleteRange',
 
 /**
  * Writes that are harmless to send again, so that a lost one goes to the next endpoint: a lock or campaign finds
- * the waiter key of its lease (one per lease and name), an unlock deletes a key that is never created again, and
- * proclaim and resign are guarded by the leader's create revision.
+ * the waiter key of its lease (one per lease and name), an unlock deletes a key that is never created again,
+ * proclaim and resign are guarded by the leader's create revision, and renewing a lease twice is renewing it once.
+ * A keepalive is not a read, though: one lost on a member that stalls is applied when the member resumes, seconds
+ * later, so its outcome is unknown, never "not sent" (a registry soak recorded such renewals as not sent).
  */
-const RESENDABLE: ReadonlySet<Method> = new Set<Method>(['lock', 'unlock', 'campaign', 'proclaim', 'resign']);
+const RESENDABLE: ReadonlySet<Method> = new Set<Method>(['lock', 'unlock', 'campaign', 'proclaim', 'resign', 'leaseKeepAlive']);
 
 
 function isReadOnlyOp(op: RequestOp): boolean {
@@ -101,8 +103,6 @@ export function isReadOnly<M extends Method>(method: M, request: Requests[M]): b
     case 'range':
     case 'status':
     case 'memberList':
-    // Renewing a lease twice is renewing it once.
-    case 'leaseKeepAlive':
     case 'leaseTimeToLive':
     case 'leaseLeases':
     case 'leader':

@@ -214,6 +214,18 @@ describe('Client failover', () => {
     expect(member.received).toHaveLength(0);
   });
 
+  it('reports a keepalive lost at a member that does not answer as of unknown outcome, not as unreachable', async () => {
+    // A member that stalls (SIGSTOP, a full disk) applies the keepalive when it resumes: the caller must not take
+    // it as never sent.
+    const stalled = await server();
+    stalled.override = () => 'stall';
+    const c = track(new Client({ endpoints: [stalled.url], requestTimeoutMs: 300 }));
+    const error = await failure(c.call('leaseKeepAlive', { id: 7 }, { endpoint: stalled.url, timeoutMs: 2000 }));
+    expect(error.code).toBe('ErrTimeout');
+    expect(error.message).toContain('may or may not have been applied');
+    expect(stalled.received).toHaveLength(1);
+  });
+
   it('gives up on a write after clientLimits.maxWriteRetries retries: ErrTimeout, applied at most once', async () => {
     const dropping = await server();
     dropping.override = () => (response) => response.socket?.destroy();
@@ -253,6 +265,8 @@ describe('client helpers', () => {
 
   it('tells reads from writes', () => {
     expect(isReadOnly('range', { key: Uint8Array.of(1) })).toBe(true);
+    // Renews the lease: harmless to send again, but not a read (see below).
+    expect(isReadOnly('leaseKeepAlive', { id: 1 })).toBe(false);
     expect(isReadOnly('put', { key: Uint8Array.of(1), value: Uint8Array.of() })).toBe(false);
     const nested = { compare: [], success: [{ requestTxn: { compare: [], success: [], failure: [{ requestDeleteRange: { key: Uint8Array.of(1) } }] } }], failure: [] };
     expect(isReadOnly('txn', nested)).toBe(false);
