@@ -53,7 +53,8 @@ export async function grantLease(member: Member, request: LeaseGrantRequest): An
     const id = requested !== 0 ? requested : newLeaseId();
     try {
       // Stamped with this member's lease clock: when the TTL began, for members that apply the grant late.
-      const result = await proposeLease(member, { type: 'leaseGrant', request: { id, ttl, stamp: member.leaseClock.stamp() } });
+      const stamp = member.leaseClock.stamp();
+      const result = await proposeLease(member, { type: 'leaseGrant', request: stamp === undefined ? { id, ttl } : { id, ttl, stamp } });
       return { header: member.header(result.revision), response: result.response as LeaseGrantResponse };
     } catch (error) {
       if (requested !== 0 || attempt >= 2 || !(error instanceof ConclaveError) || error.code !== 'ErrLeaseExist') throw error;

@@ -122,9 +122,15 @@ export class LeaseClock {
     return { incarnation: this.options.incarnation, monotonicMs: this.lastMonotonicMs, leaseMs, anchored: this.anchored };
   }
 
-  /** This member's stamp now (carried by the lease commands it proposes). */
-  stamp(): LeaseStamp {
-    return { member: this.options.member, incarnation: this.options.incarnation, leaseMs: Math.ceil(this.nowMs()) };
+  /**
+   * This member's stamp now (carried by the lease commands it proposes); none while it hears from no quorum. Its
+   * lease clock then lags real time by as long as that lasts, and a stamp taken then, mapped through offsets
+   * taken when it did hear from one, would come out early: a live lease would expire before its TTL.
+   */
+  stamp(): LeaseStamp | undefined {
+    const leaseMs = this.nowMs();
+    if (!this.anchored) return undefined;
+    return { member: this.options.member, incarnation: this.options.incarnation, leaseMs: Math.ceil(leaseMs) };
   }
 
   /** A sample from peer `member`. */

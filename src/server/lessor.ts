@@ -35,7 +35,8 @@ export interface LessorOptions {
   readonly nowMs: () => number;
   /** Stamps for the checkpoints this member proposes, and the mapping of others' onto nowMs; none: no stamps. */
   readonly stamps?: {
-    readonly stamp: () => LeaseStamp;
+    /** Undefined when this member has no stamp to give (lease-clock.ts: it hears from no quorum). */
+    readonly stamp: () => LeaseStamp | undefined;
     readonly mapDeadline: (stamp: LeaseStamp, remainingMs: number) => number | null;
   };
   /** Added to every expiry this member sets as leader (leaseClockLimits.expiryMarginMs); default 0. */

@@ -192,12 +192,14 @@ describe('the lease clock', () => {
     const cluster = new Cluster(3);
     cluster.run(1000);
     const cutOff = cluster.member(2);
-    const stamp = cutOff.lease.stamp();
+    const stamp = cutOff.lease.stamp() as NonNullable<ReturnType<LeaseClock['stamp']>>;
     const before = cluster.member(0).lease.mapDeadline(stamp, 5000);
     expect(cutOff.lease.sample().anchored).toBe(true);
     cluster.isolate(2);
     cluster.run(3000);
     expect(cutOff.lease.sample().anchored).toBe(false);
+    // Nor does it stamp what it proposes meanwhile: its clock lags, and the stamp would map early.
+    expect(cutOff.lease.stamp()).toBeUndefined();
     // Its samples while cut off (here delivered after all, as a resumed member's answers to queued pings are).
     const stalled = cutOff.lease.sample();
     for (let i = 0; i < 10; i++) cluster.member(0).lease.observe(cutOff.id, { ...stalled, monotonicMs: stalled.monotonicMs + i });
@@ -205,6 +207,7 @@ describe('the lease clock', () => {
     cluster.heal();
     cluster.run(500);
     expect(cutOff.lease.sample().anchored).toBe(true);
+    expect(cutOff.lease.stamp()).toBeDefined();
     // Its earlier stamp maps as it did before (within a sample's trip and cadence), not seconds later.
     const after = cluster.member(0).lease.mapDeadline(stamp, 5000);
     expect(Math.abs((after as number) - (before as number))).toBeLessThanOrEqual(LAG_MS);
@@ -215,7 +218,7 @@ describe('the lease clock', () => {
     cluster.run(2000);
     const proposer = cluster.member(1);
     const mapper = cluster.member(0).lease;
-    const stamp = proposer.lease.stamp();
+    const stamp = proposer.lease.stamp() as NonNullable<ReturnType<LeaseClock['stamp']>>;
     const before = mapper.mapDeadline(stamp, 5000) as number;
     cluster.lateLinks.set(`${proposer.id}>${cluster.member(0).id}`, 300);
     let worstLateMs = 0;
@@ -241,7 +244,7 @@ describe('the lease clock', () => {
       const proposer = cluster.member(1);
       const mapper = cluster.member(0);
       const stampedAt = cluster.realMs;
-      const stamp = proposer.lease.stamp();
+      const stamp = proposer.lease.stamp() as NonNullable<ReturnType<LeaseClock['stamp']>>;
       const remainingMs = 2000;
       let reachedAt: number | null = null;
       cluster.run(4000, () => {
@@ -260,7 +263,7 @@ describe('the lease clock', () => {
     const cluster = new Cluster(3);
     cluster.run(1000);
     const own = cluster.member(0).lease;
-    const stamp = own.stamp();
+    const stamp = own.stamp() as NonNullable<ReturnType<LeaseClock['stamp']>>;
     expect(own.mapDeadline(stamp, 100)).toBe(stamp.leaseMs + 100);
     expect(own.mapDeadline({ member: 'ffffffffffffffff', incarnation: 1, leaseMs: 5 }, 100)).toBeNull();
     // An earlier run of itself is another incarnation: no samples of it, no mapping.
